@@ -1,0 +1,1 @@
+"""fluxfit.plotting"""
