@@ -1,1 +1,1 @@
-"""fluxfit.cli"""
+"""The ``fluxfit`` command line."""

@@ -1,0 +1,3 @@
+"""spatial models (being written)."""
+
+__all__ = []

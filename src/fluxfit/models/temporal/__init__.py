@@ -1,0 +1,3 @@
+"""temporal models (being written)."""
+
+__all__ = []
