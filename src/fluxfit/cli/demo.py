@@ -74,7 +74,9 @@ def build_seed000_models():
         name="src2",
         datasets_names=["s2"],
     )
-    return Models([src1, src2])
+    models = Models([src1, src2])
+    models.freeze("spatial")  # point-source positions are fixed, as in 3ML
+    return models
 
 
 def _flux_table(models) -> QTable:

@@ -245,7 +245,7 @@ class Models:
     def from_dict(cls, data, where: str = "models") -> Models:
         if not isinstance(data, dict):
             raise ModelError(f"{where}: expected a mapping with 'components', got {type(data).__name__}")
-        unknown = set(data) - {"components", "covariance", "metadata"}
+        unknown = set(data) - {"components", "covariance", "metadata", "checksum"}
         if unknown:
             raise ModelError(f"{where}: unknown top-level key(s) {sorted(unknown)}")
         components = data.get("components")

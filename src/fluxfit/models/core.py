@@ -29,7 +29,7 @@ import numpy as np
 from fluxfit.errors import ModelError, ParameterError
 from fluxfit.models.parameter import Parameter, Parameters, parse_unit
 
-__all__ = ["ParameterSpec", "ModelBase", "MODEL_REGISTRY", "register_model"]
+__all__ = ["ParameterSpec", "ModelBase", "MODEL_REGISTRY", "register_model", "lookup_model"]
 
 
 @dataclass(frozen=True)
@@ -90,15 +90,35 @@ class ParameterSpec:
 
 
 MODEL_REGISTRY: dict[str, type] = {}
+"""Model classes by their primary YAML type name (the first entry of ``tag``)."""
+
+_TAGS: dict[str, list[type]] = {}
 
 
 def register_model(cls):
-    """Class decorator: make a model class known to YAML I/O under its ``tag`` names."""
+    """Class decorator: make a model class known to YAML I/O under its ``tag`` names.
+
+    The first tag (the primary type name, written to YAML) must be unique; short
+    aliases (e.g. ``"gauss"``) may be shared by models of different kinds
+    (spectral, spatial, temporal) and are resolved by the kind being read.
+    """
+    primary = cls.tag[0]
+    if primary in MODEL_REGISTRY and MODEL_REGISTRY[primary] is not cls:
+        raise ModelError(f"model type name {primary!r} is registered twice")
+    MODEL_REGISTRY[primary] = cls
     for tag in cls.tag:
-        if tag in MODEL_REGISTRY and MODEL_REGISTRY[tag] is not cls:
-            raise ModelError(f"model type name {tag!r} is registered twice")
-        MODEL_REGISTRY[tag] = cls
+        classes = _TAGS.setdefault(tag, [])
+        if cls not in classes:
+            classes.append(cls)
     return cls
+
+
+def lookup_model(type_name: str, base: type) -> type | None:
+    """The registered subclass of ``base`` known as ``type_name``, or None."""
+    for cls in _TAGS.get(type_name, []):
+        if issubclass(cls, base):
+            return cls
+    return None
 
 
 class ModelBase:

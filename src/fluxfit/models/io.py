@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from fluxfit.errors import FluxfitError, ModelError
-from fluxfit.models.core import MODEL_REGISTRY
+from fluxfit.models.core import MODEL_REGISTRY, lookup_model
 from fluxfit.models.parameter import Parameter
 from fluxfit.models.priors import prior_from_dict
 
@@ -178,11 +178,9 @@ def model_from_dict(data, kind: str, where: str):
     type_name = data.get("type")
     if type_name is None:
         raise ModelError(f"{where}: missing key 'type'")
-    cls = MODEL_REGISTRY.get(type_name)
-    if cls is None or not issubclass(cls, kind_base):
-        known = sorted(
-            tag for tag, c in MODEL_REGISTRY.items() if issubclass(c, kind_base) and tag == c.tag[0]
-        )
+    cls = lookup_model(type_name, kind_base) if isinstance(type_name, str) else None
+    if cls is None:
+        known = sorted(tag for tag, c in MODEL_REGISTRY.items() if issubclass(c, kind_base))
         raise ModelError(f"{where}: unknown {kind} model type {type_name!r}; known: {known}")
     try:
         return cls.from_dict(data, where=f"{where}({type_name})")

@@ -4,11 +4,17 @@ Internally energies are in TeV and differential fluxes in cm-2 s-1 TeV-1;
 the public methods take and return astropy Quantities in any unit, the
 ``*_array`` methods work on plain floats in the internal units for hot loops.
 
+Norm models (`NormSpectralModel`: ``PowerLawNormSpectralModel``...) are
+dimensionless corrections multiplied onto another spectrum or a background;
+their `SpectralModel.output_unit` is dimensionless (integrals then come in TeV).
+A product keeps the unit of the photon spectrum, and a sum of a norm model
+with a photon spectrum is refused.
+
 Examples
 --------
 >>> import astropy.units as u
->>> from fluxfit.models import BlackbodySpectralModel, PowerLaw2SpectralModel
->>> model = BlackbodySpectralModel(K=1e-7, kT=500 * u.keV) + PowerLaw2SpectralModel(
+>>> from fluxfit.models import BlackbodySpectralModel, PowerLawFluxSpectralModel
+>>> model = BlackbodySpectralModel(K=1e-7, kT=500 * u.keV) + PowerLawFluxSpectralModel(
 ...     F=200, index=-1.5, a=10 * u.keV, b=500 * u.keV)
 >>> model.parameters.names
 ['K_1', 'kT_1', 'F_2', 'index_2', 'a_2', 'b_2']
@@ -21,12 +27,18 @@ import astropy.units as u
 import numpy as np
 
 from fluxfit.errors import ModelError, UnitError
-from fluxfit.models.core import ModelBase
+from fluxfit.models.core import ModelBase, register_model
 from fluxfit.models.parameter import Parameters
-from fluxfit.models.spectral.integrate import make_quadrature
+from fluxfit.models.spectral.integrate import (
+    LogQuadrature,
+    RowSplitQuadrature,
+    make_quadrature,
+    split_bins,
+)
 
 __all__ = [
     "SpectralModel",
+    "NormSpectralModel",
     "CompoundSpectralModel",
     "ENERGY_UNIT",
     "DNDE_UNIT",
@@ -39,6 +51,8 @@ ENERGY_UNIT = u.TeV
 DNDE_UNIT = u.Unit("cm-2 s-1 TeV-1")
 FLUX_UNIT = u.Unit("cm-2 s-1")
 EFLUX_UNIT = u.Unit("TeV cm-2 s-1")
+
+_NO_BREAKS = np.zeros(0)
 
 
 def energy_to_array(energy, name: str = "energy") -> np.ndarray:
@@ -62,11 +76,34 @@ class SpectralModel(ModelBase):
     cm-2 s-1 TeV-1), broadcasting over a leading batch axis of parameters. They
     may add closed forms ``evaluate_integral`` and ``evaluate_energy_flux``
     (same signature with ``energy_min, energy_max``).
+
+    Models whose spectrum has kinks (a broken power law, the Band function, a
+    tabulated template) declare them with `_parameter_breaks` or `_fixed_breaks`;
+    the default integration then cuts the bins there, which keeps the
+    Gauss-Legendre quadrature accurate to better than 1e-6.
     """
+
+    #: Unit of the values returned by ``evaluate`` (dimensionless for norm models).
+    output_unit = DNDE_UNIT
 
     @staticmethod
     def evaluate(energy, **kwargs):  # pragma: no cover - interface
         raise NotImplementedError
+
+    @property
+    def is_norm_spectral_model(self) -> bool:
+        """True for a dimensionless spectral correction (a norm model)."""
+        return self.output_unit == u.dimensionless_unscaled
+
+    @property
+    def flux_unit(self) -> u.UnitBase:
+        """Unit of `integral`: cm-2 s-1, or TeV for a norm model."""
+        return self.output_unit * ENERGY_UNIT
+
+    @property
+    def eflux_unit(self) -> u.UnitBase:
+        """Unit of `energy_flux`: TeV cm-2 s-1, or TeV2 for a norm model."""
+        return self.output_unit * ENERGY_UNIT**2
 
     # ------------------------------------------------------------ float API
     def dnde_array(self, energy, overrides=None):
@@ -79,37 +116,88 @@ class SpectralModel(ModelBase):
     def _has_closed_form(self, kind: str) -> bool:
         return hasattr(type(self), f"evaluate_{kind}")
 
+    def _fixed_breaks(self) -> np.ndarray:
+        """Energies (TeV, 1-D) where the spectrum has a kink, whatever the parameters."""
+        return _NO_BREAKS
+
+    def _parameter_breaks(self, overrides=None):
+        """Energies (TeV) of kinks that depend on parameters: None or shape (k, B)."""
+        return None
+
     def integral_array(self, energy_min, energy_max, overrides=None, method="exact", quadrature=None):
         """Integral of dN/dE in cm-2 s-1 over bins (bounds as floats in TeV).
 
         ``method`` is "exact" (closed form where one exists, else Gauss-Legendre
-        quadrature accurate to better than 1e-8 for smooth spectra) or
-        "simpson" (3ML's rule). A precomputed ``quadrature`` may be passed.
+        quadrature in ln E, with bins cut at the model's kinks, accurate to
+        better than 1e-6) or "simpson" (3ML's rule). A precomputed
+        ``quadrature`` (e.g. a dataset's) may be passed; it is used as is.
         """
         if method == "exact" and quadrature is None and self._has_closed_form("integral"):
-            return self.evaluate_integral(
-                np.asarray(energy_min, float), np.asarray(energy_max, float),
-                **self.canonical_values(overrides),
-            )
-        quad = quadrature or make_quadrature(energy_min, energy_max, method)
-        return quad.integrate(self.dnde_array(quad.nodes, overrides))
+            return self._closed_form(self.evaluate_integral, energy_min, energy_max, overrides)
+        return self._integrate(energy_min, energy_max, overrides, method, quadrature, 0)
 
     def energy_flux_array(
         self, energy_min, energy_max, overrides=None, method="exact", quadrature=None
     ):
         """Integral of E dN/dE in TeV cm-2 s-1 over bins (bounds as floats in TeV)."""
         if method == "exact" and quadrature is None and self._has_closed_form("energy_flux"):
-            return self.evaluate_energy_flux(
-                np.asarray(energy_min, float), np.asarray(energy_max, float),
-                **self.canonical_values(overrides),
-            )
-        quad = quadrature or make_quadrature(energy_min, energy_max, method)
-        return quad.integrate(quad.nodes * self.dnde_array(quad.nodes, overrides))
+            return self._closed_form(self.evaluate_energy_flux, energy_min, energy_max, overrides)
+        return self._integrate(energy_min, energy_max, overrides, method, quadrature, 1)
+
+    def _closed_form(self, function, energy_min, energy_max, overrides):
+        """Evaluate a closed-form integral; the result has shape (k, *band_shape) for a batch."""
+        energy_min, energy_max = np.broadcast_arrays(
+            np.asarray(energy_min, dtype=float), np.asarray(energy_max, dtype=float)
+        )
+        shape = energy_min.shape
+        values = np.asarray(
+            function(energy_min.ravel(), energy_max.ravel(), **self.canonical_values(overrides))
+        )
+        return values.reshape(values.shape[:-1] + shape)
+
+    def _integrand(self, nodes, overrides, energy_power: int):
+        values = self.dnde_array(nodes, overrides)
+        return values * nodes if energy_power else values
+
+    def _integrate(self, energy_min, energy_max, overrides, method, quadrature, energy_power):
+        """Numerical integral of E^energy_power dN/dE over bins."""
+        if quadrature is not None or method != "exact":
+            quad = quadrature or make_quadrature(energy_min, energy_max, method)
+            return quad.integrate(self._integrand(quad.nodes, overrides, energy_power))
+        energy_min, energy_max = np.broadcast_arrays(
+            np.asarray(energy_min, dtype=float), np.asarray(energy_max, dtype=float)
+        )
+        shape = energy_min.shape
+        low = np.minimum(energy_min, energy_max).ravel()
+        high = np.maximum(energy_min, energy_max).ravel()
+        sign = np.where(energy_max < energy_min, -1.0, 1.0).ravel()
+        fixed = np.asarray(self._fixed_breaks(), dtype=float).ravel()
+        row_breaks = self._parameter_breaks(overrides)
+        if row_breaks is not None:
+            row_breaks = np.asarray(row_breaks, dtype=float)
+            row_breaks = row_breaks.reshape(-1, row_breaks.shape[-1] if row_breaks.ndim else 1)
+            if row_breaks.shape[0] == 1:
+                fixed = np.concatenate([fixed, row_breaks[0]])
+                row_breaks = None
+        fixed = np.unique(fixed[np.isfinite(fixed) & (fixed > 0)])
+        starts = None
+        if fixed.size and low.size:
+            low, high, starts = split_bins(low, high, fixed)
+        if row_breaks is None:
+            quad = LogQuadrature(low, high)
+        else:
+            quad = RowSplitQuadrature(low, high, row_breaks)
+        values = quad.integrate(self._integrand(quad.nodes, overrides, energy_power))
+        if starts is not None:
+            values = np.add.reduceat(values, starts, axis=-1)
+        values = values * sign
+        return values.reshape(values.shape[:-1] + shape)
 
     # --------------------------------------------------------- Quantity API
     def __call__(self, energy):
-        """dN/dE at ``energy`` (Quantity) in cm-2 s-1 TeV-1."""
-        return u.Quantity(self.dnde_array(energy_to_array(energy)), DNDE_UNIT, copy=False)
+        """dN/dE at ``energy`` (Quantity) in cm-2 s-1 TeV-1 (dimensionless for norm models)."""
+        values = np.asarray(self.dnde_array(energy_to_array(energy)))
+        return u.Quantity(values, self.output_unit, copy=False)
 
     def evaluate_batch(self, energy, values, parameters: Parameters | None = None):
         """dN/dE for k parameter sets at once.
@@ -133,23 +221,25 @@ class SpectralModel(ModelBase):
         overrides = self.batch_overrides(parameters, values)
         energy = energy_to_array(energy)
         out = self.dnde_array(energy, overrides)
-        k = next(iter(overrides.values())).shape[0] if overrides else 1
-        return u.Quantity(np.broadcast_to(out, (k,) + np.shape(energy)), DNDE_UNIT)
+        k = _batch_size(values, overrides)
+        return u.Quantity(np.broadcast_to(out, (k,) + np.shape(energy)), self.output_unit)
 
     def integral(self, energy_min, energy_max, method: str = "exact"):
         """Photon flux between ``energy_min`` and ``energy_max`` (cm-2 s-1)."""
-        emin, emax = energy_to_array(energy_min, "energy_min"), energy_to_array(energy_max, "energy_max")
-        return u.Quantity(self.integral_array(emin, emax, method=method), FLUX_UNIT)
+        emin = energy_to_array(energy_min, "energy_min")
+        emax = energy_to_array(energy_max, "energy_max")
+        return u.Quantity(self.integral_array(emin, emax, method=method), self.flux_unit)
 
     def energy_flux(self, energy_min, energy_max, method: str = "exact"):
         """Energy flux between ``energy_min`` and ``energy_max`` (TeV cm-2 s-1)."""
-        emin, emax = energy_to_array(energy_min, "energy_min"), energy_to_array(energy_max, "energy_max")
-        return u.Quantity(self.energy_flux_array(emin, emax, method=method), EFLUX_UNIT)
+        emin = energy_to_array(energy_min, "energy_min")
+        emax = energy_to_array(energy_max, "energy_max")
+        return u.Quantity(self.energy_flux_array(emin, emax, method=method), self.eflux_unit)
 
     def e2dnde(self, energy):
         """E^2 dN/dE at ``energy`` (TeV cm-2 s-1)."""
         energy_tev = energy_to_array(energy)
-        return u.Quantity(energy_tev**2 * self.dnde_array(energy_tev), EFLUX_UNIT)
+        return u.Quantity(energy_tev**2 * self.dnde_array(energy_tev), self.eflux_unit)
 
     # ------------------------------------------------------ error propagation
     def _varied(self, parameters: Parameters, covariance):
@@ -183,7 +273,7 @@ class SpectralModel(ModelBase):
             column[2 * j] += steps[j]
             column[2 * j + 1] -= steps[j]
             overrides[par] = column.reshape(-1, 1)
-        values = np.asarray(func(overrides)).reshape(2 * n, -1)
+        values = np.broadcast_to(func(overrides), (2 * n,) + value.shape).reshape(2 * n, -1)
         jac = (values[0::2] - values[1::2]) / (2 * steps[:, None])
         sub = covariance[np.ix_(idx, idx)]
         var = np.einsum("in,ij,jn->n", jac, sub, jac)
@@ -213,34 +303,34 @@ class SpectralModel(ModelBase):
         (flux, error) : tuple of `~astropy.units.Quantity`
         """
         emin, emax = self._bounds(energy_min, energy_max)
-        quad = make_quadrature(emin.ravel(), emax.ravel(), method)
 
         def func(overrides):
-            return quad.integrate(self.dnde_array(quad.nodes, overrides))
+            return self.integral_array(emin, emax, overrides, method)
 
         value, error = self._propagate(func, parameters, covariance)
-        shape = emin.shape
-        return u.Quantity(value.reshape(shape), FLUX_UNIT), u.Quantity(error.reshape(shape), FLUX_UNIT)
+        unit = self.flux_unit
+        return u.Quantity(value, unit), u.Quantity(error, unit)
 
     def energy_flux_error(self, energy_min, energy_max, parameters=None, covariance=None, method="exact"):
         """Energy flux and its 1-sigma error from the covariance (TeV cm-2 s-1)."""
         emin, emax = self._bounds(energy_min, energy_max)
-        quad = make_quadrature(emin.ravel(), emax.ravel(), method)
 
         def func(overrides):
-            return quad.integrate(quad.nodes * self.dnde_array(quad.nodes, overrides))
+            return self.energy_flux_array(emin, emax, overrides, method)
 
         value, error = self._propagate(func, parameters, covariance)
-        shape = emin.shape
-        return u.Quantity(value.reshape(shape), EFLUX_UNIT), u.Quantity(error.reshape(shape), EFLUX_UNIT)
+        unit = self.eflux_unit
+        return u.Quantity(value, unit), u.Quantity(error, unit)
 
     def evaluate_error(self, energy, parameters=None, covariance=None):
         """dN/dE and its 1-sigma error at ``energy`` (for butterflies)."""
         energy_tev = energy_to_array(energy)
-        value, error = self._propagate(
-            lambda overrides: self.dnde_array(energy_tev, overrides), parameters, covariance
-        )
-        return u.Quantity(value, DNDE_UNIT), u.Quantity(error, DNDE_UNIT)
+
+        def func(overrides):
+            return self.dnde_array(energy_tev, overrides)
+
+        value, error = self._propagate(func, parameters, covariance)
+        return u.Quantity(value, self.output_unit), u.Quantity(error, self.output_unit)
 
     def integral_samples(self, energy_min, energy_max, samples, parameters=None, method="exact", energy_flux=False):
         """Photon (or energy) flux for each row of ``samples``.
@@ -260,13 +350,12 @@ class SpectralModel(ModelBase):
         """
         parameters = self.parameters.free_parameters if parameters is None else parameters
         emin, emax = self._bounds(energy_min, energy_max)
-        quad = make_quadrature(emin.ravel(), emax.ravel(), method)
         overrides = self.batch_overrides(parameters, samples)
-        weight = quad.nodes if energy_flux else 1.0
-        values = quad.integrate(weight * self.dnde_array(quad.nodes, overrides))
+        integrate = self.energy_flux_array if energy_flux else self.integral_array
+        values = integrate(emin, emax, overrides, method)
         k = np.shape(samples)[0]
-        values = np.broadcast_to(values, (k, quad.n_bins)).reshape((k,) + emin.shape)
-        return u.Quantity(values, EFLUX_UNIT if energy_flux else FLUX_UNIT)
+        values = np.broadcast_to(values, (k,) + emin.shape)
+        return u.Quantity(values, self.eflux_unit if energy_flux else self.flux_unit)
 
     # ------------------------------------------------------------- operators
     def __add__(self, other):
@@ -285,18 +374,47 @@ class SpectralModel(ModelBase):
         return [self]
 
 
+def _batch_size(values, overrides) -> int:
+    """Number of parameter sets in a batch given as an array (k, p) or a dict."""
+    if isinstance(values, dict):
+        sizes = [np.size(v) for v in values.values()]
+        return max(sizes) if sizes else 1
+    shape = np.shape(values)
+    if len(shape) == 2:
+        return shape[0]
+    return next(iter(overrides.values())).shape[0] if overrides else 1
+
+
+class NormSpectralModel(SpectralModel):
+    """Base class of dimensionless spectral corrections ("norm" models).
+
+    ``evaluate`` returns a pure number; the model is meant to multiply another
+    spectrum (``TemplateSpectralModel(...) * PowerLawNormSpectralModel()``) or a
+    dataset's background (`~fluxfit.models.FoVBackgroundModel`). Its integrals
+    are in TeV (and TeV2 for the energy flux).
+    """
+
+    output_unit = u.dimensionless_unscaled
+
+
 _OPERATORS = {"+": np.add, "*": np.multiply}
 
 
+@register_model
+@register_model
 class CompoundSpectralModel(SpectralModel):
     """Sum or product of two spectral models.
 
     Parameters of the elementary components are exposed with the suffix of the
     component's position, as astromodels names them: ``K_1``, ``kT_1``,
     ``F_2``... A parameter object shared by two components appears once.
+
+    A sum needs two models of the same output unit (two photon spectra, or two
+    norm models); a product multiplies the units (a spectrum times a norm model
+    is a spectrum).
     """
 
-    tag = ("CompoundSpectralModel",)
+    tag = ("CompoundSpectralModel", "compound")
 
     def __init__(self, model1: SpectralModel, model2: SpectralModel, operator: str):
         if operator not in _OPERATORS:
@@ -304,11 +422,24 @@ class CompoundSpectralModel(SpectralModel):
         for model in (model1, model2):
             if not isinstance(model, SpectralModel):
                 raise ModelError(f"CompoundSpectralModel: {model!r} is not a spectral model")
+        if operator == "+" and model1.output_unit != model2.output_unit:
+            raise ModelError(
+                f"CompoundSpectralModel: cannot add {type(model1).__name__} "
+                f"[{model1.output_unit.to_string() or 'dimensionless'}] and "
+                f"{type(model2).__name__} [{model2.output_unit.to_string() or 'dimensionless'}]; "
+                "multiply a norm model onto a spectrum instead"
+            )
         object.__setattr__(self, "model1", model1)
         object.__setattr__(self, "model2", model2)
         object.__setattr__(self, "operator", operator)
         object.__setattr__(self, "_covariance", None)
         object.__setattr__(self, "_params", self._collect())
+
+    @property
+    def output_unit(self):
+        if self.operator == "+":
+            return self.model1.output_unit
+        return self.model1.output_unit * self.model2.output_unit
 
     def _collect(self) -> dict:
         params = {}
@@ -343,6 +474,24 @@ class CompoundSpectralModel(SpectralModel):
         return _OPERATORS[self.operator](
             self.model1.dnde_array(energy, overrides), self.model2.dnde_array(energy, overrides)
         )
+
+    def _fixed_breaks(self) -> np.ndarray:
+        return np.concatenate([self.model1._fixed_breaks(), self.model2._fixed_breaks()])
+
+    def _parameter_breaks(self, overrides=None):
+        parts = [
+            np.asarray(b, dtype=float)
+            for b in (
+                self.model1._parameter_breaks(overrides),
+                self.model2._parameter_breaks(overrides),
+            )
+            if b is not None
+        ]
+        if not parts:
+            return None
+        parts = [p.reshape(-1, p.shape[-1] if p.ndim else 1) for p in parts]
+        k = max(p.shape[0] for p in parts)
+        return np.concatenate([np.broadcast_to(p, (k, p.shape[1])) for p in parts], axis=-1)
 
     def integral_array(self, energy_min, energy_max, overrides=None, method="exact", quadrature=None):
         if self.operator == "+" and quadrature is None:

@@ -1,0 +1,174 @@
+"""Dataset base class and the `Datasets` collection (the joint likelihood).
+
+A dataset turns models into predicted counts and a statistic turns counts and
+predictions into a number; `Datasets` sums the statistics of its members. Every
+dataset implements
+
+- ``stat_sum()``: its fit statistic (-2 ln L up to a data-only constant) at
+  the current parameter values;
+- ``stat_sum_batch(overrides)``: the same for k parameter sets at once, where
+  ``overrides`` maps `~fluxfit.models.Parameter` objects to arrays of shape
+  (k, 1) (see `fluxfit.models.ModelBase.batch_overrides`).
+
+Models are assigned with ``datasets.models = models``: each dataset keeps the
+models whose ``datasets_names`` include it (all, when unset).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fluxfit.errors import DatasetError
+from fluxfit.models import Models
+
+__all__ = ["Dataset", "Datasets"]
+
+
+class Dataset:
+    """Base class of datasets; subclasses implement the statistic."""
+
+    tag = "Dataset"
+    stat_type = ""
+
+    def __init__(self, name: str):
+        if not isinstance(name, str) or not name:
+            raise DatasetError(f"{type(self).__name__}: name must be a non-empty string, got {name!r}")
+        self._name = name
+        self._models = Models()
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def models(self) -> Models:
+        """The models this dataset sees (those naming it, or naming no dataset)."""
+        return self._models
+
+    @models.setter
+    def models(self, models):
+        if models is None:
+            models = Models()
+        elif not isinstance(models, Models):
+            models = Models(models)
+        self._models = models.for_dataset(self.name)
+        self._on_models_changed()
+
+    def _on_models_changed(self) -> None:
+        """Hook for subclasses caching per-model quantities."""
+
+    def stat_sum(self) -> float:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def stat_sum_batch(self, overrides) -> np.ndarray:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})"
+
+
+class Datasets:
+    """An ordered collection of uniquely named datasets, fitted jointly.
+
+    Parameters
+    ----------
+    datasets : iterable of `Dataset` or a single one
+
+    Examples
+    --------
+    >>> from fluxfit.datasets import Datasets
+    >>> datasets = Datasets([])
+    >>> len(datasets)
+    0
+    """
+
+    def __init__(self, datasets=()):
+        if isinstance(datasets, Dataset):
+            datasets = [datasets]
+        self._datasets: list[Dataset] = []
+        for dataset in datasets:
+            self.append(dataset)
+
+    def append(self, dataset: Dataset) -> None:
+        if not isinstance(dataset, Dataset):
+            raise DatasetError(f"Datasets holds Dataset objects, got {type(dataset).__name__}")
+        if dataset.name in self.names:
+            raise DatasetError(f"Datasets: a dataset named {dataset.name!r} is already present")
+        self._datasets.append(dataset)
+
+    def __len__(self) -> int:
+        return len(self._datasets)
+
+    def __iter__(self):
+        return iter(self._datasets)
+
+    @property
+    def names(self) -> list[str]:
+        return [d.name for d in self._datasets]
+
+    def __getitem__(self, key):
+        if isinstance(key, str):
+            if key not in self.names:
+                raise DatasetError(f"Datasets: no dataset named {key!r}; names are {self.names}")
+            return self._datasets[self.names.index(key)]
+        if isinstance(key, slice):
+            return Datasets(self._datasets[key])
+        if isinstance(key, list | tuple):
+            return Datasets([self[k] for k in key])
+        return self._datasets[key]
+
+    def __add__(self, other) -> Datasets:
+        return Datasets(list(self) + list(other))
+
+    # ------------------------------------------------------------------ models
+    @property
+    def models(self) -> Models:
+        """All models of all datasets (each once)."""
+        seen, out = set(), []
+        for dataset in self._datasets:
+            for model in dataset.models:
+                if id(model) not in seen:
+                    seen.add(id(model))
+                    out.append(model)
+        return Models(out)
+
+    @models.setter
+    def models(self, models):
+        if not isinstance(models, Models):
+            models = Models(models)
+        for dataset in self._datasets:
+            dataset.models = models
+        covered = {name for m in models if m.datasets_names for name in m.datasets_names}
+        unknown = covered - set(self.names)
+        if unknown:
+            import logging
+
+            logging.getLogger(__name__).warning(
+                "models name datasets that are not here: %s", sorted(unknown)
+            )
+
+    @property
+    def parameters(self):
+        return self.models.parameters
+
+    # -------------------------------------------------------------- statistic
+    def stat_sum(self) -> float:
+        """Total fit statistic of all datasets."""
+        total = 0.0
+        for dataset in self._datasets:
+            total += dataset.stat_sum()
+        return total
+
+    def stat_sum_batch(self, overrides) -> np.ndarray:
+        """Total statistic for a batch of parameter sets (shape (k,))."""
+        total = 0.0
+        for dataset in self._datasets:
+            total = total + dataset.stat_sum_batch(overrides)
+        return np.asarray(total, dtype=float)
+
+    def stat_sums(self) -> dict:
+        """Statistic per dataset name."""
+        return {d.name: d.stat_sum() for d in self._datasets}
+
+    def __repr__(self) -> str:
+        return f"Datasets({self.names})"
