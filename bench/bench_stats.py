@@ -80,8 +80,11 @@ def main(argv=None) -> None:
         for n_bins, batch in configs:
             data = _data(n_bins, batch)
             number = 2000 if batch is None else 20
-            for name, function in _cases(data, check).items():
-                function()  # warm up
+            cases = _cases(data, check)
+            for function in cases.values():  # warm up (and let malloc settle on big blocks)
+                for _ in range(3):
+                    function()
+            for name, function in cases.items():
                 rows.setdefault(name, []).append(_time(function, number, repeat))
         for name, values in rows.items():
             cells = "  ".join(f"{value:12.1f}" for value in values)

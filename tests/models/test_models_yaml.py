@@ -37,10 +37,18 @@ def seed000_models():
     spectrum_2.index_2.bounds = (None, None)
     spectrum_1.kT.link(spectrum_2.kT_1)
     # 3ML keeps point-source positions fixed
-    src1 = SkyModel(spectrum_1, PointSpatialModel(lon_0=1 * u.deg, lat_0=20 * u.deg, frame="icrs"),
-                    name="src1", datasets_names=["s1"])
-    src2 = SkyModel(spectrum_2, PointSpatialModel(lon_0=2 * u.deg, lat_0=-10 * u.deg, frame="icrs"),
-                    name="src2", datasets_names=["s2"])
+    src1 = SkyModel(
+        spectrum_1,
+        PointSpatialModel(lon_0=1 * u.deg, lat_0=20 * u.deg, frame="icrs"),
+        name="src1",
+        datasets_names=["s1"],
+    )
+    src2 = SkyModel(
+        spectrum_2,
+        PointSpatialModel(lon_0=2 * u.deg, lat_0=-10 * u.deg, frame="icrs"),
+        name="src2",
+        datasets_names=["s2"],
+    )
     models = Models([src1, src2])
     models.freeze("spatial")
     return models
@@ -98,7 +106,9 @@ def test_read_community_yaml(name, data_dir, reference_dir, tmp_path):
     assert crab.spectral_model.type == "LogParabolaSpectralModel"
     assert crab.spatial_model.frame == "icrs"
     assert crab.spatial_model.lat_0.frozen
-    assert crab.spectral_model.reference.quantity.to_value("MeV") == pytest.approx(50.54833602905273)
+    assert crab.spectral_model.reference.quantity.to_value("MeV") == pytest.approx(
+        50.54833602905273
+    )
     bkg = models["Fermi-LAT-bkg"]
     assert isinstance(bkg, FoVBackgroundModel)
     assert bkg.spectral_model.norm.min == 0.0
@@ -118,7 +128,9 @@ def test_read_gammapy_covariance(reference_dir):
     cov = models.covariance
     amp = models.parameters.index("Crab Nebula.spectral.amplitude")
     assert cov[amp, amp] == pytest.approx(9.158661112512343e-06)
-    assert models["Crab Nebula"].spectral_model.amplitude.error == pytest.approx(np.sqrt(9.158661112512343e-06))
+    assert models["Crab Nebula"].spectral_model.amplitude.error == pytest.approx(
+        np.sqrt(9.158661112512343e-06)
+    )
 
 
 def test_covariance_round_trip(tmp_path):
@@ -147,8 +159,20 @@ def test_unknown_types_and_keys_are_named():
     with pytest.raises(ModelError, match=r"parameters\[index\].*'two'"):
         Models.from_dict(good)
     with pytest.raises(ModelError, match="no parameter 'gamma'"):
-        Models.from_dict({"components": [{"name": "y", "type": "SkyModel", "spectral": {
-            "type": "PowerLawSpectralModel", "parameters": [{"name": "gamma", "value": 1}]}}]})
+        Models.from_dict(
+            {
+                "components": [
+                    {
+                        "name": "y",
+                        "type": "SkyModel",
+                        "spectral": {
+                            "type": "PowerLawSpectralModel",
+                            "parameters": [{"name": "gamma", "value": 1}],
+                        },
+                    }
+                ]
+            }
+        )
 
 
 @pytest.mark.parametrize(
@@ -169,7 +193,12 @@ def test_malformed_yaml(text):
 
 def test_duplicate_names_rejected():
     with pytest.raises(ModelError, match="already present"):
-        Models([SkyModel(PowerLawSpectralModel(), name="a"), SkyModel(PowerLawSpectralModel(), name="a")])
+        Models(
+            [
+                SkyModel(PowerLawSpectralModel(), name="a"),
+                SkyModel(PowerLawSpectralModel(), name="a"),
+            ]
+        )
 
 
 def test_models_pickle():

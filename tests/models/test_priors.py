@@ -32,7 +32,9 @@ def test_density_normalised(prior):
     low, high = prior.ppf(1e-12), prior.ppf(1 - 1e-12)
     # integrate in the variable where the density is smooth
     if isinstance(prior, LogNormalPrior | LogUniformPrior):
-        total, _ = integrate.quad(lambda y: prior.pdf(np.exp(y)) * np.exp(y), np.log(low), np.log(high), limit=200)
+        total, _ = integrate.quad(
+            lambda y: prior.pdf(np.exp(y)) * np.exp(y), np.log(low), np.log(high), limit=200
+        )
     else:
         total, _ = integrate.quad(prior.pdf, low, high, limit=200)
     assert total == pytest.approx(1.0, abs=1e-6)
@@ -71,7 +73,9 @@ def test_against_scipy_densities():
     inside = np.array([0.1, 1.0, 2.9])
     assert np.allclose(trunc.logpdf(inside), ref_t.logpdf(inside))
     assert np.isneginf(trunc.logpdf(5.0))
-    assert np.allclose(LogUniformPrior(1.0, 100.0).logpdf([10.0]), -np.log(10.0) - np.log(np.log(100.0)))
+    assert np.allclose(
+        LogUniformPrior(1.0, 100.0).logpdf([10.0]), -np.log(10.0) - np.log(np.log(100.0))
+    )
 
 
 def test_outside_support_is_minus_inf_without_warnings():

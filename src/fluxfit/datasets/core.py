@@ -32,7 +32,9 @@ class Dataset:
 
     def __init__(self, name: str):
         if not isinstance(name, str) or not name:
-            raise DatasetError(f"{type(self).__name__}: name must be a non-empty string, got {name!r}")
+            raise DatasetError(
+                f"{type(self).__name__}: name must be a non-empty string, got {name!r}"
+            )
         self._name = name
         self._models = Models()
 

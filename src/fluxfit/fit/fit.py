@@ -81,7 +81,9 @@ class FitResult:
         A copy of the models at the best fit, with covariance.
     """
 
-    def __init__(self, optimize_result: OptimizeResult, covariance_result: CovarianceResult | None, models):
+    def __init__(
+        self, optimize_result: OptimizeResult, covariance_result: CovarianceResult | None, models
+    ):
         self.optimize_result = optimize_result
         self.covariance_result = covariance_result
         self.models = models
@@ -137,7 +139,9 @@ class FitResult:
         return "\n".join(lines)
 
     def __repr__(self) -> str:
-        return f"FitResult(success={self.success}, total_stat={self.total_stat:.4f}, nfev={self.nfev})"
+        return (
+            f"FitResult(success={self.success}, total_stat={self.total_stat:.4f}, nfev={self.nfev})"
+        )
 
     def _repr_html_(self) -> str:
         head = (
@@ -188,7 +192,9 @@ class Fit:
     'minuit'
     """
 
-    def __init__(self, backend: str = "minuit", optimize_opts=None, covariance_opts=None, use_priors=False):
+    def __init__(
+        self, backend: str = "minuit", optimize_opts=None, covariance_opts=None, use_priors=False
+    ):
         if backend not in _BACKENDS:
             raise FitError(f"Fit: unknown backend {backend!r}; use one of {_BACKENDS}")
         self.backend = backend
@@ -207,7 +213,9 @@ class Fit:
         cov = self.covariance(datasets, _after_optimize=True)
         result = FitResult(opt, cov, self._last_models.copy())
         if not result.success:
-            warnings.warn(f"fit did not converge: {result.message}", ConvergenceWarning, stacklevel=2)
+            warnings.warn(
+                f"fit did not converge: {result.message}", ConvergenceWarning, stacklevel=2
+            )
         return result
 
     def optimize(self, datasets) -> OptimizeResult:
@@ -265,7 +273,10 @@ class Fit:
             objective,
             objective.start_factors,
             method=opts["method"],
-            bounds=bounds if opts["method"] in ("L-BFGS-B", "TNC", "SLSQP", "Powell", "Nelder-Mead", "trust-constr") else None,
+            bounds=bounds
+            if opts["method"]
+            in ("L-BFGS-B", "TNC", "SLSQP", "Powell", "Nelder-Mead", "trust-constr")
+            else None,
             options=opts["options"],
         )
         objective.set_factors(result.x)
@@ -304,7 +315,9 @@ class Fit:
                 if minuit.covariance is not None
                 else np.full((len(objective.names),) * 2, np.nan)
             )
-            message = "Hesse terminated successfully." if success else "Hesse failed or is inaccurate."
+            message = (
+                "Hesse terminated successfully." if success else "Hesse failed or is inaccurate."
+            )
             method = "hesse"
         else:
             matrix, success, message = _numerical_covariance(
@@ -351,7 +364,13 @@ class Fit:
             try:
                 minuit.minos(objective.names[index], cl=float(sigma))
             except RuntimeError as exc:
-                return {"success": False, "message": f"minos failed: {exc}", "errp": np.nan, "errn": np.nan, "nfev": minuit.nfcn}
+                return {
+                    "success": False,
+                    "message": f"minos failed: {exc}",
+                    "errp": np.nan,
+                    "errn": np.nan,
+                    "nfev": minuit.nfcn,
+                }
         merr = minuit.merrors[objective.names[index]]
         scale = objective.scales[index]
         return {
@@ -409,11 +428,21 @@ class Fit:
             return objective.stat_values(values)
 
         bounds = [objective.bounds_factors[i] for i in others]
-        result = sp_optimize.minimize(fun, best[others] / objective.scales[others], method="L-BFGS-B", bounds=bounds)
+        result = sp_optimize.minimize(
+            fun, best[others] / objective.scales[others], method="L-BFGS-B", bounds=bounds
+        )
         return float(result.fun)
 
     # ----------------------------------------------------- profiles, surfaces
-    def stat_profile(self, datasets, parameter, values=None, reoptimize: bool = False, n_values: int = 30, n_sigma: float = 3.0) -> dict:
+    def stat_profile(
+        self,
+        datasets,
+        parameter,
+        values=None,
+        reoptimize: bool = False,
+        n_values: int = 30,
+        n_sigma: float = 3.0,
+    ) -> dict:
         """Statistic as a function of one parameter.
 
         Parameters
@@ -443,7 +472,9 @@ class Fit:
         frozen = par.frozen
         try:
             if not reoptimize:
-                stats = np.broadcast_to(datasets.stat_sum_batch({par: values[:, None]}), values.shape).copy()
+                stats = np.broadcast_to(
+                    datasets.stat_sum_batch({par: values[:, None]}), values.shape
+                ).copy()
             else:
                 par.frozen = True
                 stats = np.empty(values.size)

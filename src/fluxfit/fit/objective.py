@@ -54,7 +54,9 @@ class Objective:
         if use_priors:
             missing = [n for n, pr in zip(self.names, self._priors) if pr is None]
             if missing:
-                raise FitError(f"use_priors=True but these free parameters have no prior: {missing}")
+                raise FitError(
+                    f"use_priors=True but these free parameters have no prior: {missing}"
+                )
         self.n_calls = 0
 
     @property
@@ -107,7 +109,9 @@ class Objective:
         """Total statistic for k parameter sets, ``values`` of shape (k, n), units of the parameters."""
         values = np.atleast_2d(np.asarray(values, dtype=float))
         if values.shape[1] != len(self._params):
-            raise FitError(f"batch values must have {len(self._params)} columns, got {values.shape}")
+            raise FitError(
+                f"batch values must have {len(self._params)} columns, got {values.shape}"
+            )
         self.n_calls += values.shape[0]
         overrides = {par: values[:, i : i + 1] for i, par in enumerate(self._params)}
         stat = np.broadcast_to(self.datasets.stat_sum_batch(overrides), (values.shape[0],)).copy()

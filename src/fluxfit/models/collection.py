@@ -143,7 +143,11 @@ class Models:
     def for_dataset(self, dataset_name: str) -> Models:
         """The models a dataset sees: those naming it, and those naming none."""
         return Models(
-            [m for m in self._models if m.datasets_names is None or dataset_name in m.datasets_names]
+            [
+                m
+                for m in self._models
+                if m.datasets_names is None or dataset_name in m.datasets_names
+            ]
         )
 
     # ------------------------------------------------------------- parameters
@@ -244,7 +248,9 @@ class Models:
     @classmethod
     def from_dict(cls, data, where: str = "models") -> Models:
         if not isinstance(data, dict):
-            raise ModelError(f"{where}: expected a mapping with 'components', got {type(data).__name__}")
+            raise ModelError(
+                f"{where}: expected a mapping with 'components', got {type(data).__name__}"
+            )
         unknown = set(data) - {"components", "covariance", "metadata", "checksum"}
         if unknown:
             raise ModelError(f"{where}: unknown top-level key(s) {sorted(unknown)}")
@@ -308,7 +314,13 @@ class Models:
             models.read_covariance(cov_path)
         return models
 
-    def write(self, path, overwrite: bool = False, full_output: bool = False, write_covariance: bool = True) -> None:
+    def write(
+        self,
+        path,
+        overwrite: bool = False,
+        full_output: bool = False,
+        write_covariance: bool = True,
+    ) -> None:
         """Write the models YAML; the covariance goes to ``<stem>_covariance.dat`` beside it."""
         path = Path(path)
         cov_path = path.with_name(f"{path.stem}_covariance.dat")
@@ -375,7 +387,11 @@ def _parameter_sites(models: Models):
             compound = len(leaves) > 1
             for i, leaf in enumerate(leaves, start=1):
                 for name, par in leaf._params.items():
-                    label = f"{model.name}.{kind}.{name}_{i}" if compound else f"{model.name}.{kind}.{name}"
+                    label = (
+                        f"{model.name}.{kind}.{name}_{i}"
+                        if compound
+                        else f"{model.name}.{kind}.{name}"
+                    )
                     yield label, par, leaf, name
 
 
@@ -423,7 +439,9 @@ def _annotate_links(models: Models, components: list) -> None:
                 )
             master = first_label.get(id(link.master))
             if master is None:
-                raise ModelError(f"{label}: linked to {link.master.name!r}, which is not in these models")
+                raise ModelError(
+                    f"{label}: linked to {link.master.name!r}, which is not in these models"
+                )
             entry["link"] = {"master": master, "scale": link.scale, "offset": link.offset}
 
 
@@ -432,7 +450,7 @@ def _resolve_links(models: Models, where: str) -> None:
     by_label = {label: (par, leaf, name) for label, par, leaf, name in sites}
     shared: dict[str, Parameter] = {}
     functional = []
-    for label, par, leaf, name in sites:
+    for _label, par, leaf, name in sites:
         pending = par.__dict__.pop("_pending_link", None)
         if pending is None:
             continue
@@ -446,10 +464,14 @@ def _resolve_links(models: Models, where: str) -> None:
     for par, link, here in functional:
         unknown = set(link) - {"master", "scale", "offset"}
         if unknown or "master" not in link:
-            raise ModelError(f"{here}.link: needs 'master' (+ 'scale', 'offset'); got {sorted(link)}")
+            raise ModelError(
+                f"{here}.link: needs 'master' (+ 'scale', 'offset'); got {sorted(link)}"
+            )
         target = by_label.get(link["master"])
         if target is None:
-            raise ModelError(f"{here}.link: master {link['master']!r} is not a parameter of these models")
+            raise ModelError(
+                f"{here}.link: master {link['master']!r} is not a parameter of these models"
+            )
         try:
             scale = float(link.get("scale", 1.0))
             offset = float(link.get("offset", 0.0))

@@ -183,7 +183,9 @@ class ModelBase:
     def parameters(self) -> Parameters:
         """The model's parameters, in declaration order."""
         names = list(self._params)
-        return Parameters([self._params[n] for n in names], names, covariance=self._own_covariance())
+        return Parameters(
+            [self._params[n] for n in names], names, covariance=self._own_covariance()
+        )
 
     @property
     def parameter_names(self) -> list[str]:
@@ -296,7 +298,9 @@ class ModelBase:
         return model
 
     def __repr__(self) -> str:
-        vals = ", ".join(f"{n}={p.value:.4g}" for n, p in zip(self.parameters.names, self.parameters))
+        vals = ", ".join(
+            f"{n}={p.value:.4g}" for n, p in zip(self.parameters.names, self.parameters)
+        )
         return f"{type(self).__name__}({vals})"
 
     def __str__(self) -> str:

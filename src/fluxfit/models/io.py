@@ -91,7 +91,9 @@ def parameters_from_list(model, entries, where: str) -> None:
             raise ModelError(f"{here}: missing key 'name'")
         here = f"{where}.parameters[{name}]"
         if name not in params:
-            raise ModelError(f"{here}: {type(model).__name__} has no parameter {name!r}; it has {list(params)}")
+            raise ModelError(
+                f"{here}: {type(model).__name__} has no parameter {name!r}; it has {list(params)}"
+            )
         if name in seen:
             raise ModelError(f"{here}: parameter given twice")
         seen.add(name)

@@ -327,7 +327,9 @@ class Parameter:
         try:
             value = float(value)
         except (TypeError, ValueError):
-            raise ParameterError(f"Parameter {self.name!r}: error {value!r} is not a number") from None
+            raise ParameterError(
+                f"Parameter {self.name!r}: error {value!r} is not a number"
+            ) from None
         if np.isnan(value) or value < 0:
             # NaN errors come from failed covariance estimates; keep them visible.
             if not np.isnan(value):
@@ -385,9 +387,7 @@ class Parameter:
         node = master
         while node is not None:
             if node is self:
-                raise ParameterError(
-                    f"linking {self.name!r} to {master.name!r} would make a cycle"
-                )
+                raise ParameterError(f"linking {self.name!r} to {master.name!r} would make a cycle")
             node = node._link.master if node._link is not None else None
         if function is None:
             try:
@@ -398,7 +398,9 @@ class Parameter:
                     f"{master.name!r} [{master.unit.to_string()}]: incompatible units"
                 ) from None
         elif not callable(function):
-            raise ParameterError(f"Parameter {self.name!r}: link function {function!r} is not callable")
+            raise ParameterError(
+                f"Parameter {self.name!r}: link function {function!r} is not callable"
+            )
         self._link = ParameterLink(master, scale=scale, offset=offset, function=function)
 
     def unlink(self) -> None:
@@ -481,9 +483,7 @@ class Parameters:
         parameters = list(parameters)
         names = [p.name for p in parameters] if names is None else list(names)
         if len(names) != len(parameters):
-            raise ParameterError(
-                f"Parameters: {len(names)} names for {len(parameters)} parameters"
-            )
+            raise ParameterError(f"Parameters: {len(names)} names for {len(parameters)} parameters")
         self._parameters: list[Parameter] = []
         self._names: list[str] = []
         seen = set()
@@ -531,8 +531,7 @@ class Parameters:
             return matches[0]
         if len(matches) > 1:
             raise ParameterError(
-                f"Parameters: {key!r} is ambiguous; use one of "
-                f"{[self._names[i] for i in matches]}"
+                f"Parameters: {key!r} is ambiguous; use one of {[self._names[i] for i in matches]}"
             )
         raise ParameterError(f"Parameters: no parameter {key!r}; known: {self._names}")
 
@@ -690,7 +689,9 @@ class Parameters:
             )
         names = ("name", "value", "unit", "error", "min", "max", "frozen", "link", "prior")
         dtype = (str, float, str, float, float, float, bool, str, str)
-        table = Table(rows=rows, names=names, dtype=dtype) if rows else Table(names=names, dtype=dtype)
+        table = (
+            Table(rows=rows, names=names, dtype=dtype) if rows else Table(names=names, dtype=dtype)
+        )
         table["value"].format = ".5g"
         table["error"].format = ".3g"
         table["min"].format = ".3g"

@@ -37,7 +37,9 @@ def _check_names(datasets_names, where):
     try:
         names = list(datasets_names)
     except TypeError:
-        raise ModelError(f"{where}: datasets_names must be a list of names, got {datasets_names!r}") from None
+        raise ModelError(
+            f"{where}: datasets_names must be a list of names, got {datasets_names!r}"
+        ) from None
     for name in names:
         if not isinstance(name, str):
             raise ModelError(f"{where}: datasets_names entries must be strings, got {name!r}")
@@ -89,7 +91,9 @@ class _ComponentModel:
         lines.append(f"  Datasets names            : {self.datasets_names}")
         for kind in self._kinds:
             model = self._component(kind)
-            lines.append(f"  {kind.capitalize() + ' model type':<26}: {'' if model is None else model.type}")
+            lines.append(
+                f"  {kind.capitalize() + ' model type':<26}: {'' if model is None else model.type}"
+            )
         lines += ["  Parameters:", ""]
         lines += ["    " + row for row in str(self.parameters).splitlines()]
         return "\n".join(lines)
@@ -220,7 +224,9 @@ class FoVBackgroundModel(_ComponentModel):
 
     def __init__(self, dataset_name: str, spectral_model=None, name: str | None = None):
         if not isinstance(dataset_name, str) or not dataset_name:
-            raise ModelError(f"FoVBackgroundModel: dataset_name must be a string, got {dataset_name!r}")
+            raise ModelError(
+                f"FoVBackgroundModel: dataset_name must be a string, got {dataset_name!r}"
+            )
         if spectral_model is None:
             spectral_model = MODEL_REGISTRY["PowerLawNormSpectralModel"]()
         if not isinstance(spectral_model, ModelBase):
@@ -251,7 +257,9 @@ class FoVBackgroundModel(_ComponentModel):
             raise ModelError(f"{where}: unknown key(s) {sorted(unknown)}")
         names = _check_names(data.get("datasets_names"), where)
         if not names or len(names) != 1:
-            raise ModelError(f"{where}: datasets_names must name exactly one dataset, got {names!r}")
+            raise ModelError(
+                f"{where}: datasets_names must name exactly one dataset, got {names!r}"
+            )
         spectral = None
         if data.get("spectral") is not None:
             spectral = model_from_dict(data["spectral"], "spectral", f"{where}.spectral")
@@ -275,4 +283,3 @@ COMPONENT_TYPES = {
     # Older Gammapy files call the field-of-view background model "BackgroundModel".
     "BackgroundModel": FoVBackgroundModel,
 }
-

@@ -124,7 +124,9 @@ class SpectralModel(ModelBase):
         """Energies (TeV) of kinks that depend on parameters: None or shape (k, B)."""
         return None
 
-    def integral_array(self, energy_min, energy_max, overrides=None, method="exact", quadrature=None):
+    def integral_array(
+        self, energy_min, energy_max, overrides=None, method="exact", quadrature=None
+    ):
         """Integral of dN/dE in cm-2 s-1 over bins (bounds as floats in TeV).
 
         ``method`` is "exact" (closed form where one exists, else Gauss-Legendre
@@ -285,7 +287,9 @@ class SpectralModel(ModelBase):
         emin, emax = np.broadcast_arrays(emin, emax)
         return emin, emax
 
-    def integral_error(self, energy_min, energy_max, parameters=None, covariance=None, method="exact"):
+    def integral_error(
+        self, energy_min, energy_max, parameters=None, covariance=None, method="exact"
+    ):
         """Photon flux and its 1-sigma error from the covariance (cm-2 s-1).
 
         Parameters
@@ -311,7 +315,9 @@ class SpectralModel(ModelBase):
         unit = self.flux_unit
         return u.Quantity(value, unit), u.Quantity(error, unit)
 
-    def energy_flux_error(self, energy_min, energy_max, parameters=None, covariance=None, method="exact"):
+    def energy_flux_error(
+        self, energy_min, energy_max, parameters=None, covariance=None, method="exact"
+    ):
         """Energy flux and its 1-sigma error from the covariance (TeV cm-2 s-1)."""
         emin, emax = self._bounds(energy_min, energy_max)
 
@@ -332,7 +338,9 @@ class SpectralModel(ModelBase):
         value, error = self._propagate(func, parameters, covariance)
         return u.Quantity(value, self.output_unit), u.Quantity(error, self.output_unit)
 
-    def integral_samples(self, energy_min, energy_max, samples, parameters=None, method="exact", energy_flux=False):
+    def integral_samples(
+        self, energy_min, energy_max, samples, parameters=None, method="exact", energy_flux=False
+    ):
         """Photon (or energy) flux for each row of ``samples``.
 
         Parameters
@@ -493,14 +501,18 @@ class CompoundSpectralModel(SpectralModel):
         k = max(p.shape[0] for p in parts)
         return np.concatenate([np.broadcast_to(p, (k, p.shape[1])) for p in parts], axis=-1)
 
-    def integral_array(self, energy_min, energy_max, overrides=None, method="exact", quadrature=None):
+    def integral_array(
+        self, energy_min, energy_max, overrides=None, method="exact", quadrature=None
+    ):
         if self.operator == "+" and quadrature is None:
             return self.model1.integral_array(
                 energy_min, energy_max, overrides, method
             ) + self.model2.integral_array(energy_min, energy_max, overrides, method)
         return super().integral_array(energy_min, energy_max, overrides, method, quadrature)
 
-    def energy_flux_array(self, energy_min, energy_max, overrides=None, method="exact", quadrature=None):
+    def energy_flux_array(
+        self, energy_min, energy_max, overrides=None, method="exact", quadrature=None
+    ):
         if self.operator == "+" and quadrature is None:
             return self.model1.energy_flux_array(
                 energy_min, energy_max, overrides, method

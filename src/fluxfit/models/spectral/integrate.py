@@ -318,7 +318,9 @@ class RowSplitQuadrature(_BinnedQuadrature):
         energy_min, energy_max, self.shape = _check_edges(energy_min, energy_max)
         breaks = np.asarray(breaks, dtype=float)
         if breaks.ndim != 2:
-            raise ModelError(f"RowSplitQuadrature: breaks must have shape (k, B), got {breaks.shape}")
+            raise ModelError(
+                f"RowSplitQuadrature: breaks must have shape (k, B), got {breaks.shape}"
+            )
         k, n_breaks = breaks.shape
         log_min, log_max = np.log(energy_min), np.log(energy_max)
         n_bins = self.n_bins = energy_min.size
