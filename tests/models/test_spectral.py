@@ -16,7 +16,6 @@ import pytest
 import yaml
 
 from fluxfit.errors import ModelError, UnitError
-from fluxfit.models.core import lookup_model
 from fluxfit.models import (
     MODEL_REGISTRY,
     BandSpectralModel,
@@ -38,6 +37,7 @@ from fluxfit.models import (
     SuperExpCutoffPowerLaw4FGLDR3SpectralModel,
     TemplateSpectralModel,
 )
+from fluxfit.models.core import lookup_model
 from fluxfit.models.io import model_from_dict
 
 DNDE = u.Unit("cm-2 s-1 TeV-1")
@@ -69,7 +69,9 @@ def template_reference(e):
 # (model factory, dN/dE reference on floats in TeV and cm-2 s-1 TeV-1)
 CASES = {
     "pl": (
-        lambda: PowerLawSpectralModel(index=2.7, amplitude="3e-12 cm-2 s-1 TeV-1", reference=2 * u.TeV),
+        lambda: PowerLawSpectralModel(
+            index=2.7, amplitude="3e-12 cm-2 s-1 TeV-1", reference=2 * u.TeV
+        ),
         lambda e: 3e-12 * (e / 2.0) ** -2.7,
     ),
     "pl2": (
@@ -100,7 +102,9 @@ CASES = {
         lambda e: 1e-12 * e**-1.6 * (1 + (e / 0.7) ** ((3.1 - 1.6) / 0.6)) ** -0.6,
     ),
     "sbpl-hardening": (
-        lambda: SmoothBrokenPowerLawSpectralModel(index1=3.0, index2=2.2, ebreak=2 * u.TeV, beta=1.5),
+        lambda: SmoothBrokenPowerLawSpectralModel(
+            index1=3.0, index2=2.2, ebreak=2 * u.TeV, beta=1.5
+        ),
         # beta * sign(index2 - index1) = -1.5
         lambda e: 1e-12 * e**-3.0 * (1 + (e / 2.0) ** ((2.2 - 3.0) / -1.5)) ** 1.5,
     ),
@@ -120,8 +124,11 @@ CASES = {
     ),
     "secpl": (
         lambda: SuperExpCutoffPowerLaw4FGLDR3SpectralModel(
-            amplitude="1e-9 cm-2 s-1 TeV-1", reference=1e-3 * u.TeV, expfactor=0.3,
-            index_1=1.7, index_2=0.6,
+            amplitude="1e-9 cm-2 s-1 TeV-1",
+            reference=1e-3 * u.TeV,
+            expfactor=0.3,
+            index_1=1.7,
+            index_2=0.6,
         ),
         lambda e: secpl_reference(e, 1e-9, 1e-3, 0.3, 1.7, 0.6),
     ),
@@ -138,8 +145,12 @@ CASES = {
         lambda e: 0.8 * e ** (-0.1 - 0.05 * math.log(e)),
     ),
     "gauss": (
-        lambda: GaussianSpectralModel(amplitude="1e-12 cm-2 s-1", mean=0.8 * u.TeV, sigma=0.4 * u.TeV),
-        lambda e: 1e-12 / (0.4 * math.sqrt(2 * math.pi)) * math.exp(-((e - 0.8) ** 2) / (2 * 0.4**2)),
+        lambda: GaussianSpectralModel(
+            amplitude="1e-12 cm-2 s-1", mean=0.8 * u.TeV, sigma=0.4 * u.TeV
+        ),
+        lambda e: (
+            1e-12 / (0.4 * math.sqrt(2 * math.pi)) * math.exp(-((e - 0.8) ** 2) / (2 * 0.4**2))
+        ),
     ),
     "const": (
         lambda: ConstantSpectralModel(const="2e-12 cm-2 s-1 TeV-1"),
@@ -197,11 +208,19 @@ def test_defaults_follow_gammapy():
     pl2 = PowerLaw2SpectralModel()
     assert pl2.emin.frozen and pl2.emax.frozen and pl2.amplitude.unit == u.Unit("cm-2 s-1")
     assert [s.name for s in BrokenPowerLawSpectralModel._parameter_specs] == [
-        "index1", "index2", "amplitude", "ebreak"
+        "index1",
+        "index2",
+        "amplitude",
+        "ebreak",
     ]
-    aliases = {"pl-2": "PowerLaw2SpectralModel", "pl-norm": "PowerLawNormSpectralModel",
-               "gauss": "GaussianSpectralModel", "const": "ConstantSpectralModel",
-               "template": "TemplateSpectralModel", "Blackbody": "BlackbodySpectralModel"}
+    aliases = {
+        "pl-2": "PowerLaw2SpectralModel",
+        "pl-norm": "PowerLawNormSpectralModel",
+        "gauss": "GaussianSpectralModel",
+        "const": "ConstantSpectralModel",
+        "template": "TemplateSpectralModel",
+        "Blackbody": "BlackbodySpectralModel",
+    }
     for alias, name in aliases.items():
         assert lookup_model(alias, SpectralModel) is MODEL_REGISTRY[name]
 
@@ -248,7 +267,9 @@ def test_template_options_and_errors():
 
 
 def test_norm_models_and_units():
-    template = TemplateSpectralModel(*(q * unit for q, unit in zip(template_table(), (u.TeV, DNDE))))
+    template = TemplateSpectralModel(
+        *(q * unit for q, unit in zip(template_table(), (u.TeV, DNDE)))
+    )
     norm = PowerLawNormSpectralModel(norm=2.0, tilt=0.1)
     product = template * norm
     assert norm.is_norm_spectral_model and not product.is_norm_spectral_model
@@ -293,7 +314,10 @@ def test_yaml_round_trip(name, full_output):
 
 
 def test_yaml_aliases_and_template_layout():
-    data = {"type": "Powerlaw_flux", "parameters": [{"name": "F", "value": 3.0, "unit": "cm-2 s-1"}]}
+    data = {
+        "type": "Powerlaw_flux",
+        "parameters": [{"name": "F", "value": 3.0, "unit": "cm-2 s-1"}],
+    }
     model = model_from_dict(data, "spectral", "test")
     assert isinstance(model, PowerLawFluxSpectralModel) and model.F.value == 3.0
     assert isinstance(model_from_dict({"type": "Band"}, "spectral", "t"), BandSpectralModel)
@@ -306,12 +330,17 @@ def test_yaml_aliases_and_template_layout():
     model = model_from_dict(data, "spectral", "test")
     assert model(1 * u.TeV).value == pytest.approx(1e-12)
     assert model.parameters.names == []
-    assert model.to_dict() == {"type": "TemplateSpectralModel", **{k: data[k] for k in ("energy",)},
-                               "values": {"data": data["values"]["data"], "unit": "1 / (TeV s cm2)"}}
+    assert model.to_dict() == {
+        "type": "TemplateSpectralModel",
+        **{k: data[k] for k in ("energy",)},
+        "values": {"data": data["values"]["data"], "unit": "1 / (TeV s cm2)"},
+    }
     with_norm = dict(data, parameters=[{"name": "norm", "value": 2.0}])
     assert model_from_dict(with_norm, "spectral", "t")(1 * u.TeV).value == pytest.approx(2e-12)
     with pytest.raises(ModelError, match=r"test\(TemplateSpectralModel\).*values"):
-        model_from_dict({"type": "TemplateSpectralModel", "energy": data["energy"]}, "spectral", "test")
+        model_from_dict(
+            {"type": "TemplateSpectralModel", "energy": data["energy"]}, "spectral", "test"
+        )
 
 
 def test_compound_yaml_round_trip():
@@ -321,7 +350,9 @@ def test_compound_yaml_round_trip():
     again = model_from_dict(yaml.safe_load(yaml.safe_dump(model.to_dict())), "spectral", "t")
     assert isinstance(again, CompoundSpectralModel)
     assert_same_model(model, again)
-    norm = TemplateSpectralModel([1, 10] * u.TeV, [1e-12, 1e-14] * DNDE) * PowerLawNormSpectralModel(norm=2)
+    norm = TemplateSpectralModel(
+        [1, 10] * u.TeV, [1e-12, 1e-14] * DNDE
+    ) * PowerLawNormSpectralModel(norm=2)
     assert_same_model(norm, model_from_dict(norm.to_dict(), "spectral", "t"))
 
 
@@ -369,7 +400,9 @@ BATCH_MODELS = ALL_MODELS + ["compound-" + k for k in compound_models()]
 
 
 def make_model(name):
-    return compound_models()[name.split("-", 1)[1]] if name.startswith("compound-") else modified(name)
+    return (
+        compound_models()[name.split("-", 1)[1]] if name.startswith("compound-") else modified(name)
+    )
 
 
 @pytest.mark.parametrize("name", BATCH_MODELS)
@@ -419,9 +452,13 @@ def test_seed000_compound_names_and_values():
     assert model.K_1 is bb.K and model.b_2 is plf.b
     assert model.parameters.free_parameters.names == ["K_1", "kT_1", "F_2", "index_2"]
     energy = [5, 50, 500] * u.keV
-    np.testing.assert_allclose(model(energy).value, bb(energy).value + plf(energy).value, rtol=1e-15)
+    np.testing.assert_allclose(
+        model(energy).value, bb(energy).value + plf(energy).value, rtol=1e-15
+    )
     product = bb * plf
-    np.testing.assert_allclose(product(energy).value, bb(energy).value * plf(energy).value, rtol=1e-15)
+    np.testing.assert_allclose(
+        product(energy).value, bb(energy).value * plf(energy).value, rtol=1e-15
+    )
     assert product.output_unit == DNDE**2
     model.kT_1 = 400.0  # sets the value
     assert bb.kT.value == 400.0

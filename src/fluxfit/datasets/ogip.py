@@ -165,7 +165,7 @@ class EnergyBounds:
         self.energy_max = np.asarray(self.energy_max, dtype=np.float64)
         self.unit = u.Unit(self.unit)
         if not self.unit.is_equivalent(u.keV):
-            raise UnitError(f"EBOUNDS: unit {self.unit!r} is not an energy unit")
+            raise UnitError(f"EBOUNDS: unit '{self.unit}' is not an energy unit")
         shapes = {self.channels.shape, self.energy_min.shape, self.energy_max.shape}
         if len(shapes) != 1 or self.channels.ndim != 1:
             raise DatasetError(
@@ -301,8 +301,11 @@ class PHASpectrum:
             if value is not None:
                 setattr(self, name, np.asarray(value, dtype=np.float64))
         self.is_poisson = bool(self.is_poisson)
-        self.filenames = {key: self.filenames.get(key) for key in REFERENCE_KEYWORDS} | {
-            key: value for key, value in self.filenames.items() if key not in REFERENCE_KEYWORDS
+        filenames = {key: self.filenames.get(key) for key in REFERENCE_KEYWORDS} | dict(
+            self.filenames
+        )
+        self.filenames = {
+            key: None if _is_none(value) else str(value) for key, value in filenames.items()
         }
         per_channel = {
             "channels": self.channels,
@@ -629,7 +632,7 @@ def _contiguous_edges(low, high, unit, where: str, names: str) -> u.Quantity:
         index = int(np.argmax(~np.isclose(low[1:], high[:-1], rtol=1e-6, atol=0.0)))
         raise FormatError(
             f"{where}: columns {names} are not contiguous: bin {index} ends at "
-            f"{high[index]!r} but bin {index + 1} starts at {low[index + 1]!r}"
+            f"{float(high[index])!r} but bin {index + 1} starts at {float(low[index + 1])!r}"
         )
     return u.Quantity(np.append(low, high[-1:]), unit)
 
@@ -775,7 +778,7 @@ def _read_pha_file(
                 first = int(np.argmax(np.abs(counts - np.rint(counts)) > 0))
                 warnings.warn(
                     f"{where}: POISSERR = T but {data_column} gives non-integer counts (channel "
-                    f"index {first}: {counts[first]!r}); treating the spectrum as not Poisson",
+                    f"index {first}: {float(counts[first])!r}); treating the spectrum as not Poisson",
                     UserWarning,
                     stacklevel=3,
                 )

@@ -14,15 +14,19 @@ shape          density  dense           sparse
 =============  =======  ==============  ==============
 140 x 128      0.44     1.9 / 307       5.3 / 1240
 1000 x 128     0.05     10 / 2215       4.7 / 1654
+1000 x 128     0.10     10 / 2335       7.7 / 2811
+1000 x 128     0.14     12 / 2240       9.1 / 3450
 1000 x 128     0.19     11 / 2492       11.6 / 4638
 1000 x 1000    0.10     46 / 16425      38 / 13747
 1000 x 1000    0.19     50 / 16610      75 / 26789
 4000 x 4000    0.19     2218 / 261274   1491 / 414971
 =============  =======  ==============  ==============
 
-Dense always wins below ~3e4 elements (the sparse call costs ~2-3 us), and
-above that sparse wins below ~10-15 % density, for one vector and for a batch.
-Very large matrices are kept sparse whatever the density (memory).
+Dense always wins below ~3e4 elements (the sparse call costs ~2-3 us). Above
+that, sparse wins below ~15-20 % density for one vector but only below ~10 %
+for a batch (BLAS matrix products are that much faster per element), so the
+threshold is 10 %: batches are the hot path of samplers and scans. Very large
+matrices are kept sparse whatever the density (memory).
 
 The sparse path folds with a precomputed CSR copy of ``M.T`` (``n_chan`` rows):
 ``M.T @ x`` on that copy is 1.1-1.3x faster than going through ``M.T`` (a CSC
@@ -58,7 +62,7 @@ __all__ = [
 #: Matrices with at most this many elements are stored dense whatever their density.
 SMALL_MATRIX_ELEMENTS = 32_768
 #: Below this fraction of non-zero elements a sparse matrix folds faster.
-SPARSE_DENSITY_THRESHOLD = 0.15
+SPARSE_DENSITY_THRESHOLD = 0.10
 #: Matrices with more elements than this (512 MB as dense float64) are kept sparse.
 LARGE_MATRIX_ELEMENTS = 1 << 26
 
@@ -129,7 +133,8 @@ class FoldingMatrix:
                 raise DatasetError(f"response matrix holds a non-finite value {bad}")
             nnz = int(np.count_nonzero(dense))
             csr = None
-        shape = (int(matrix.shape[0]), int(matrix.shape[1]))
+        source = csr if csr is not None else dense
+        shape = (int(source.shape[0]), int(source.shape[1]))
         if storage == "auto":
             storage = choose_storage(shape[0], shape[1], nnz)
         if storage == "dense" and dense is None:

@@ -50,7 +50,7 @@ def _energy_edges(edges, name: str) -> u.Quantity:
     else:
         quantity = u.Quantity(np.array(edges, dtype=np.float64), u.TeV)
     if not quantity.unit.is_equivalent(u.TeV):
-        raise UnitError(f"{name}: unit {quantity.unit!r} is not an energy unit")
+        raise UnitError(f"{name}: unit '{quantity.unit}' is not an energy unit")
     if quantity.ndim != 1 or quantity.size < 2:
         raise DatasetError(f"{name}: expected 1-D edges with >= 2 values, got {quantity.shape}")
     values = quantity.value
@@ -241,7 +241,7 @@ class EnergyDispersionMatrix:
             raise DatasetError(
                 f"redistribution matrix row {index} (true energy "
                 f"{self._energy_true_edges[index]:.6g} - {self._energy_true_edges[index + 1]:.6g})"
-                f" sums to {sums[index]!r} > 1 + {atol} ({bad.size} rows above 1)"
+                f" sums to {float(sums[index])!r} > 1 + {atol} ({bad.size} rows above 1)"
             )
 
     def __repr__(self) -> str:
@@ -269,7 +269,7 @@ class EffectiveArea:
         else:
             area = u.Quantity(np.array(area, dtype=np.float64), u.cm**2)
         if not area.unit.is_equivalent(u.cm**2):
-            raise UnitError(f"effective area: unit {area.unit!r} is not an area unit")
+            raise UnitError(f"effective area: unit '{area.unit}' is not an area unit")
         if area.shape != (self._energy_true_edges.size - 1,):
             raise DatasetError(
                 f"effective area has shape {area.shape}, expected "
@@ -358,7 +358,7 @@ class SpectralResponse:
             )
         if isinstance(exposure, u.Quantity):
             if not exposure.unit.is_equivalent(u.s):
-                raise UnitError(f"exposure: unit {exposure.unit!r} is not a time unit")
+                raise UnitError(f"exposure: unit '{exposure.unit}' is not a time unit")
             exposure = exposure.to_value(u.s)
         exposure = float(exposure)
         if not np.isfinite(exposure) or exposure < 0:
@@ -376,8 +376,8 @@ class SpectralResponse:
                 index = int(np.argmax(~np.isclose(area_edges, edisp_edges, rtol=energy_rtol)))
                 raise DatasetError(
                     f"true-energy edge {index} differs between effective area "
-                    f"({area_edges[index]!r} TeV) and redistribution matrix "
-                    f"({edisp_edges[index]!r} TeV) beyond rtol={energy_rtol}"
+                    f"({float(area_edges[index])!r} TeV) and redistribution matrix "
+                    f"({float(edisp_edges[index])!r} TeV) beyond rtol={energy_rtol}"
                 )
             scale = scale * effective_area.area_cm2
         self._edisp = edisp

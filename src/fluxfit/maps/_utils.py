@@ -129,8 +129,9 @@ def interp_pix_grid(data, pix, method="linear"):
     Returns
     -------
     values : `~numpy.ndarray`
-        Interpolated values with the broadcast shape of ``pix``; NaN where any
-        pixel coordinate is NaN. Non-finite data values are treated as zero.
+        Interpolated values with the broadcast shape of ``pix``; NaN where a pixel
+        coordinate of a dimension longer than one is NaN. Non-finite data values are
+        treated as zero.
     """
     data_t = np.asarray(data).T
     if len(pix) != data_t.ndim:
@@ -140,8 +141,9 @@ def interp_pix_grid(data, pix, method="linear"):
     pix = np.broadcast_arrays(*[np.asarray(p, dtype=float) for p in pix])
     shape = pix[0].shape if pix else ()
     invalid = np.zeros(shape, dtype=bool)
-    for p in pix:
-        invalid |= ~np.isfinite(p)
+    for p, n in zip(pix, data_t.shape):
+        if n > 1:
+            invalid |= ~np.isfinite(p)
 
     values = data_t.astype(float, copy=True)
     values[~np.isfinite(values)] = 0.0
@@ -149,13 +151,13 @@ def interp_pix_grid(data, pix, method="linear"):
     if method == "nearest":
         idx = []
         for p, n in zip(pix, data_t.shape):
-            p = np.where(invalid, 0.0, p)
+            p = np.where(np.isfinite(p), p, 0.0)
             idx.append(np.clip(np.floor(p + 0.5), 0, n - 1).astype(int))
         out = values[tuple(idx)]
     elif method == "linear":
         lower, weights = [], []
         for p, n in zip(pix, data_t.shape):
-            p = np.where(invalid, 0.0, p)
+            p = np.where(np.isfinite(p), p, 0.0)
             if n == 1:
                 lower.append(np.zeros(shape, dtype=int))
                 weights.append(None)

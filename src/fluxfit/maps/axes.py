@@ -407,6 +407,10 @@ class MapAxis:
 
     def _coord_values(self, coord):
         """Coordinates (Quantity or floats in the axis unit) to plain float values."""
+        if isinstance(coord, list | tuple) and any(
+            isinstance(c, u.Quantity | str) for c in coord
+        ):
+            coord = u.Quantity(coord)
         if isinstance(coord, u.Quantity):
             try:
                 values = coord.to_value(self._unit)
@@ -651,7 +655,9 @@ class MapAxis:
             )
         name = self.name
         rows = []
-        for lo_pix, hi_pix, lo, hi in zip(edges_idx[:-1], edges_idx[1:], edges_ref[:-1], edges_ref[1:]):
+        for lo_pix, hi_pix, lo, hi in zip(
+            edges_idx[:-1], edges_idx[1:], edges_ref[:-1], edges_ref[1:]
+        ):
             rows.append((lo, hi, int(lo_pix + 0.5), int(hi_pix - 0.5), "normal   "))
         if edges_idx[0] > -0.5:
             rows.insert(
@@ -687,7 +693,9 @@ class MapAxis:
     def assert_name(self, required_name):
         """Raise `~fluxfit.errors.DatasetError` if the axis is not named ``required_name``."""
         if self.name != required_name:
-            raise DatasetError(f"Unexpected axis name: expected {required_name!r}, got {self.name!r}")
+            raise DatasetError(
+                f"Unexpected axis name: expected {required_name!r}, got {self.name!r}"
+            )
 
     def is_aligned(self, other, atol=2e-2):
         """Whether bin centres of each axis fall on integer pixels of the other (same interp)."""

@@ -354,19 +354,44 @@ def axes_to_table(axes, format="gadf"):
     return table
 
 
+def _fermi_bands_hdu(axes, format):
+    if len(axes) != 1 or not axes[0].is_energy_axis:
+        raise FormatError(f"Format {format!r} needs a single energy axis, got {axes.names}")
+    axis = axes[0]
+    table = Table()
+    if format == "fgst-ccube":
+        edges = axis.edges.to("keV")
+        table["CHANNEL"] = np.arange(1, axis.nbin + 1, dtype=np.int16)
+        table["E_MIN"] = edges[:-1]
+        table["E_MAX"] = edges[1:]
+        hdu = fits.BinTableHDU(table, name="EBOUNDS")
+        for key, value in axis_to_header(axis, format="ogip").items():
+            if key != "EXTNAME":
+                hdu.header[key] = value
+        return hdu
+    table["Energy"] = axis.center.to_value("MeV")
+    return fits.BinTableHDU(table, name="ENERGIES")
+
+
 def axes_to_table_hdu(axes, format="gadf", hdu_bands=None):
-    """BANDS binary table HDU (named ``EBOUNDS``/``ENERGIES`` for Fermi formats)."""
-    if format in ("fgst-ccube", "ogip", "ogip-sherpa"):
+    """BANDS binary table HDU.
+
+    ``gadf``: ``<hdu_bands>`` (default ``BANDS``) in the layout described above;
+    ``fgst-ccube``: Fermi ``EBOUNDS`` (``CHANNEL`` from 1, ``E_MIN``/``E_MAX`` in keV);
+    ``fgst-template``: Fermi ``ENERGIES`` (one ``Energy`` column of nodes in MeV);
+    ``ogip``: OGIP ``EBOUNDS``.
+    """
+    if format in ("fgst-ccube", "fgst-template"):
+        return _fermi_bands_hdu(axes, format)
+    if format in ("ogip", "ogip-sherpa"):
         hdu_bands = "EBOUNDS"
-    elif format == "fgst-template":
-        hdu_bands = "ENERGIES"
     elif format == "gadf" or format is None:
         format = "gadf"
         hdu_bands = "BANDS" if hdu_bands is None else hdu_bands
     else:
         raise FormatError(f"Unknown BANDS format {format!r}")
     table = axes_to_table(axes, format=format)
-    header = axes_to_header(axes, format=format)
+    header = axes_to_header(axes, format="ogip" if format.startswith("ogip") else format)
     return fits.BinTableHDU(table, name=hdu_bands, header=header)
 
 

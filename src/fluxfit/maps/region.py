@@ -118,7 +118,10 @@ class RegionGeom(Geom):
 
     def __deepcopy__(self, memo):
         return self.__class__(
-            self._region, axes=_copy.deepcopy(self._axes, memo), wcs=self._wcs, binsz_wcs=self._binsz_wcs
+            self._region,
+            axes=_copy.deepcopy(self._axes, memo),
+            wcs=self._wcs,
+            binsz_wcs=self._binsz_wcs,
         )
 
     # ------------------------------------------------------------------ factories
@@ -422,7 +425,9 @@ class RegionGeom(Geom):
         if self != other:
             raise DatasetError("RegionGeom.union needs equal axes")
         if other.region is not None:
-            self._region = other.region if self._region is None else self._region.union(other.region)
+            self._region = (
+                other.region if self._region is None else self._region.union(other.region)
+            )
             self._cache.clear()
 
     # ------------------------------------------------------------------ comparison

@@ -24,6 +24,7 @@ Examples
 
 from __future__ import annotations
 
+import itertools
 import operator
 
 import numpy as np
@@ -130,7 +131,7 @@ def make_concentric_annulus_sky_regions(center, radius_max, radius_min=1e-5 * u.
     edges = np.linspace(radius_min, radius_max, int(nbin))
     return [
         CircleAnnulusSkyRegion(center=center, inner_radius=r_in, outer_radius=r_out)
-        for r_in, r_out in zip(edges[:-1], edges[1:])
+        for r_in, r_out in itertools.pairwise(edges)
     ]
 
 
@@ -205,9 +206,7 @@ def compound_region_center(region):
     lb = np.array([ra.min(), dec.min()])
     ub = np.array([ra.max(), dec.max()])
     bounds = None if np.all(ub == lb) else Bounds(lb=lb, ub=ub)
-    result = minimize(
-        total_distance, x0=[ra.mean(), dec.mean()], bounds=bounds, method="L-BFGS-B"
-    )
+    result = minimize(total_distance, x0=[ra.mean(), dec.mean()], bounds=bounds, method="L-BFGS-B")
     return SkyCoord(result.x[0], result.x[1], frame="icrs", unit="deg")
 
 

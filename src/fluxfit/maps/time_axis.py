@@ -62,7 +62,9 @@ class TimeMapAxis:
         edges_max = u.Quantity(edges_max, ndmin=1)
         for what, edges in (("edges_min", edges_min), ("edges_max", edges_max)):
             if not edges.unit.is_equivalent("s"):
-                raise UnitError(f"TimeMapAxis {name!r}: {what} needs a time unit, got {edges.unit!s}")
+                raise UnitError(
+                    f"TimeMapAxis {name!r}: {what} needs a time unit, got {edges.unit!s}"
+                )
         edges_max = edges_max.to(edges_min.unit)
         if edges_min.shape != edges_max.shape:
             raise DatasetError(
@@ -275,7 +277,9 @@ class TimeMapAxis:
     def assert_name(self, required_name):
         """Raise `~fluxfit.errors.DatasetError` if the name differs."""
         if self.name != required_name:
-            raise DatasetError(f"Unexpected axis name: expected {required_name!r}, got {self.name!r}")
+            raise DatasetError(
+                f"Unexpected axis name: expected {required_name!r}, got {self.name!r}"
+            )
 
     def is_allclose(self, other, **kwargs):
         """Same name, number of bins and close interval times."""

@@ -25,7 +25,6 @@ import warnings
 import numpy as np
 from astropy import units as u
 from astropy.coordinates import Angle, SkyCoord
-from astropy.io import fits
 from astropy.nddata import Cutout2D
 from astropy.nddata.utils import overlap_slices
 from astropy.wcs import WCS, FITSFixedWarning
@@ -275,7 +274,10 @@ class WcsGeom(Geom):
         if skydir is None:
             crval = (0.0, 0.0)
         elif isinstance(skydir, tuple):
-            crval = (float(u.Quantity(skydir[0], "deg").value), float(u.Quantity(skydir[1], "deg").value))
+            crval = (
+                float(u.Quantity(skydir[0], "deg").value),
+                float(u.Quantity(skydir[1], "deg").value),
+            )
         elif isinstance(skydir, SkyCoord):
             lon, lat, frame = skycoord_to_lonlat(skydir, frame=frame)
             crval = (float(lon), float(lat))
@@ -466,7 +468,9 @@ class WcsGeom(Geom):
         """Angular distance of every pixel centre to ``center`` (Angle, image shape)."""
         lon, lat = self._image_lonlat()
         c_lon, c_lat, _ = skycoord_to_lonlat(center, frame=self.frame)
-        sep = angular_separation(np.radians(lon), np.radians(lat), np.radians(c_lon), np.radians(c_lat))
+        sep = angular_separation(
+            np.radians(lon), np.radians(lat), np.radians(c_lon), np.radians(c_lat)
+        )
         return Angle(np.degrees(sep), "deg")
 
     # ------------------------------------------------------------------ solid angle
@@ -499,7 +503,11 @@ class WcsGeom(Geom):
         """Solid angle times the bin widths of all axes (Quantity)."""
         return self._cached(
             "bin_volume",
-            lambda: self.solid_angle() * self.axes.bin_volume() if len(self.axes) else self.solid_angle(),
+            lambda: (
+                self.solid_angle() * self.axes.bin_volume()
+                if len(self.axes)
+                else self.solid_angle()
+            ),
         )
 
     # ------------------------------------------------------------------ derived geometries
@@ -593,7 +601,9 @@ class WcsGeom(Geom):
         if odd_npix:
             width_npix = _round_up_to_odd(width_npix)
         dummy = np.empty(self.to_image().data_shape, dtype=bool)
-        c2d = Cutout2D(data=dummy, wcs=self._wcs, position=position, size=width_npix[::-1], mode=mode)
+        c2d = Cutout2D(
+            data=dummy, wcs=self._wcs, position=position, size=width_npix[::-1], mode=mode
+        )
         geom = self._init_copy(wcs=c2d.wcs, npix=c2d.shape[::-1])
         return geom, c2d.slices_original, c2d.slices_cutout
 
@@ -754,7 +764,9 @@ class WcsGeom(Geom):
         return id(self)
 
     def __deepcopy__(self, memo):
-        return self.__class__(self._wcs.deepcopy(), self._npix, axes=_copy.deepcopy(self.axes, memo))
+        return self.__class__(
+            self._wcs.deepcopy(), self._npix, axes=_copy.deepcopy(self.axes, memo)
+        )
 
     def __str__(self):
         center = self.center_skydir
@@ -773,7 +785,3 @@ class WcsGeom(Geom):
             f"\twidth      : {width[0]:.1f} deg x {width[1]:.1f} deg\n"
             f"\twcs ref    : {lon_ref:.1f} deg, {lat_ref:.1f} deg\n"
         )
-
-    # used by Map I/O
-    def _bands_header_keys(self):
-        return fits.Header()

@@ -132,7 +132,7 @@ def select_bins(mask, owner: str, *arrays):
     size = mask.shape[0]
     selected = []
     for array in arrays:
-        if array.ndim == 0 or array.shape[-1] == 1:
+        if not isinstance(array, np.ndarray) or array.ndim == 0 or array.shape[-1] == 1:
             selected.append(array)
         elif array.shape[-1] == size:
             selected.append(array[..., mask])
@@ -175,8 +175,10 @@ def in_row_blocks(kernel, arrays, batch: np.ndarray, axis, per_bin: bool = False
         return None
     n_rows, n_bins = batch.shape
     for array in arrays:
-        if isinstance(array, np.ndarray) and array.ndim > 2:
-            return None
+        if isinstance(array, np.ndarray) and (
+            array.ndim > 2 or (array.ndim and array.shape[-1] not in (1, n_bins))
+        ):
+            return None  # unusual layouts (or shape errors) take the direct path
     rows = max(1, BLOCK_ELEMENTS // n_bins)
     if n_rows <= rows:
         return None

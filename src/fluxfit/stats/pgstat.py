@@ -34,7 +34,8 @@ Edge cases:
   closed form (which lets the Poisson mean go negative) would be lower. 3ML's formula gives
   the same boundary root (its ``0 * log(0)`` is taken as 0 here).
 - ``bkg_error = 0``: the background is known, ``b = B``, and PG equals `cstat` with
-  ``mu_on = mu_sig + B`` (no truncation: ``mu_sig + B`` must be > 0 where ``n_on > 0``).
+  ``mu_on = mu_sig + B`` (no truncation at 1e-25: ``mu_sig + B`` must be > 0 where
+  ``n_on > 0``, else the bin is scored as if it were 1e-300).
 - 3ML instead switches to a background-free Poisson likelihood wherever ``B <= 0`` (it
   assumes ``bkg_error = 0`` there); see `fluxfit.stats.threeml_loglike_poisson_gaussian`.
 
@@ -56,6 +57,7 @@ from scipy import special
 
 from fluxfit.errors import DatasetError
 from fluxfit.stats._core import (
+    _first_bad,
     all_scalar,
     as_counts,
     as_float,
@@ -78,8 +80,13 @@ _minimum_reduce = np.minimum.reduce
 
 def _inputs(n_on, mu_sig, bkg_counts, bkg_error, owner: str, check: bool):
     bkg_counts = as_float(bkg_counts)
-    if check and bkg_counts.size and not np.isfinite(bkg_counts).all():
-        raise DatasetError(f"{owner}: bkg_counts must be finite, got {bkg_counts!r}")
+    if check and bkg_counts.size:
+        finite = np.isfinite(bkg_counts)
+        if not finite.all():
+            index, value = _first_bad(bkg_counts, finite)
+            raise DatasetError(
+                f"{owner}: bkg_counts must be finite, got {value!r} at index {index}"
+            )
     bkg_error = as_positive(bkg_error, "bkg_error", owner, check, allow_zero=True)
     return (
         as_counts(n_on, "n_on", owner, check),
@@ -91,10 +98,8 @@ def _inputs(n_on, mu_sig, bkg_counts, bkg_error, owner: str, check: bool):
 
 def _profile(n_on, mu_sig, bkg_counts, variance):
     """Total predicted ON counts ``lam = mu_sig + b`` at the profiled background ``b``."""
-    q = bkg_counts + mu_sig
-    q -= variance  # Q
-    root = q * q
-    root += (4.0 * n_on) * variance
+    q = mu_sig + (bkg_counts - variance)  # Q; full broadcast shape but for n_on
+    root = q * q + (4.0 * n_on) * variance  # n_on may add dimensions: not in place
     _sqrt(root, out=root)
     lam = root + q
     lam *= 0.5

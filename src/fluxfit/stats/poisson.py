@@ -168,7 +168,12 @@ def cash_sum(
             return reduce_bins(cash(n_on, mu, truncation_value, check=False), axis, mask)
         n_on, mu = selected
     try:
-        if n_on.ndim <= 1 and mu.ndim in (1, 2) and axis in (-1, mu.ndim - 1):
+        if (
+            n_on.ndim <= 1
+            and mu.ndim in (1, 2)
+            and axis in (-1, mu.ndim - 1)
+            and n_on.shape[-1:] in ((), mu.shape[-1:])
+        ):
             if n_on.ndim == 0:
                 n_on = np.broadcast_to(n_on, mu.shape[-1:])
             stat = in_row_blocks(_cash_sum_rows, (n_on, mu), mu, axis)
@@ -221,8 +226,8 @@ def cstat_sum(
 ):
     """C statistic summed over bins; arguments as in `cash_sum`.
 
-    Computed as the Cash sum plus the summed data-only offset (one matrix-vector product for
-    a batch); rounding can make a perfect model score ~1e-13 instead of exactly 0.
+    For a 2-D batch it is computed as the Cash sum plus the summed data-only offset (one
+    matrix-vector product); rounding can then make a perfect model score ~1e-13, not 0.
     """
     n_on, mu, _ = _inputs(n_on, mu_on, truncation_value, "cstat_sum", check)
     if mask is not None:
@@ -231,12 +236,18 @@ def cstat_sum(
             return reduce_bins(cstat(n_on, mu, truncation_value, check=False), axis, mask)
         n_on, mu = selected
     try:
-        if n_on.ndim <= 1 and mu.ndim in (1, 2) and axis in (-1, mu.ndim - 1):
+        if (
+            n_on.ndim <= 1
+            and mu.ndim in (1, 2)
+            and axis in (-1, mu.ndim - 1)
+            and n_on.shape[-1:] in ((), mu.shape[-1:])
+        ):
             if n_on.ndim == 0:
                 n_on = np.broadcast_to(n_on, mu.shape[-1:])
-            stat = in_row_blocks(_cash_sum_rows, (n_on, mu), mu, axis)
-            stat = _cash_sum_rows(n_on, mu) if stat is None else stat
-            return stat + 2.0 * (_add_reduce(special.xlogy(n_on, n_on)) - _add_reduce(n_on))
+            if mu.ndim == 2:  # a batch: data-only terms once, then matrix-vector products
+                stat = in_row_blocks(_cash_sum_rows, (n_on, mu), mu, axis)
+                stat = _cash_sum_rows(n_on, mu) if stat is None else stat
+                return stat + 2.0 * (_add_reduce(special.xlogy(n_on, n_on)) - _add_reduce(n_on))
         return reduce_bins(_cstat_bins(n_on, mu), axis)
     except ValueError as exc:
         raise shape_error("cstat_sum", exc, n_on=n_on, mu_on=mu) from exc

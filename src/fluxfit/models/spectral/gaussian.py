@@ -20,6 +20,9 @@ __all__ = ["GaussianSpectralModel"]
 
 _SQRT2 = np.sqrt(2.0)
 _SQRT2PI = np.sqrt(2.0 * np.pi)
+#: Bins narrower than this in (E - mean) / (sqrt(2) sigma) use Gauss-Legendre.
+_NARROW = 0.25
+_GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(10)
 
 
 def _erf_difference(low, high):
@@ -33,13 +36,44 @@ def _erf_difference(low, high):
     )
 
 
+def _gaussian_integral(energy_min, energy_max, amplitude, mean, sigma, energy_power):
+    """``int E^energy_power dN/dE dE``: closed form, or 10-node Gauss-Legendre for narrow bins.
+
+    The closed forms difference two error functions (or two exponentials); for a
+    bin much narrower than the line they cancel, so there a Gauss-Legendre rule
+    (exact to ~1e-16 over less than 0.18 sigma) is used instead.
+    """
+    low = (energy_min - mean) / (_SQRT2 * sigma)
+    high = (energy_max - mean) / (_SQRT2 * sigma)
+    flux = 0.5 * amplitude * _erf_difference(low, high)
+    if energy_power:
+        # int E f dE = mean * int f dE - sigma^2 [f]_{emin}^{emax}
+        edge = (
+            amplitude * sigma / _SQRT2PI * np.exp(-low * low) * -np.expm1(low * low - high * high)
+        )
+        closed = mean * flux + edge
+    else:
+        closed = flux
+    narrow = np.abs(high - low) <= _NARROW
+    if not np.any(narrow):
+        return closed
+    half = 0.5 * (energy_max - energy_min)
+    nodes = (0.5 * (energy_max + energy_min))[..., None] + half[..., None] * _GL_NODES
+    scaled = (nodes - np.asarray(mean)[..., None]) / np.asarray(sigma)[..., None]
+    values = np.exp(-0.5 * scaled * scaled) * (nodes if energy_power else 1.0)
+    gauss_legendre = amplitude / (_SQRT2PI * sigma) * half * (values * _GL_WEIGHTS).sum(axis=-1)
+    return np.where(narrow, gauss_legendre, closed)
+
+
 @register_model
 class GaussianSpectralModel(SpectralModel):
     """Gaussian line: ``dN/dE = amplitude / (sigma sqrt(2 pi)) exp(-(E - mean)^2 / (2 sigma^2))``.
 
     ``amplitude`` is the total photon flux of the line (over all energies).
     Integrals and energy fluxes are closed forms (error functions, evaluated
-    with ``erfc`` in the tails so that they keep their relative accuracy).
+    with ``erfc`` in the tails so that they keep their relative accuracy), and
+    a 10-node Gauss-Legendre rule for bins narrower than ~0.35 sigma, where the
+    difference of error functions would cancel.
 
     Parameters
     ----------
@@ -72,15 +106,8 @@ class GaussianSpectralModel(SpectralModel):
 
     @staticmethod
     def evaluate_integral(energy_min, energy_max, amplitude, mean, sigma):
-        low = (energy_min - mean) / (_SQRT2 * sigma)
-        high = (energy_max - mean) / (_SQRT2 * sigma)
-        return 0.5 * amplitude * _erf_difference(low, high)
+        return _gaussian_integral(energy_min, energy_max, amplitude, mean, sigma, 0)
 
     @staticmethod
     def evaluate_energy_flux(energy_min, energy_max, amplitude, mean, sigma):
-        # int E f dE = mean * int f dE - sigma^2 [f]_{emin}^{emax}
-        low = (energy_min - mean) / (_SQRT2 * sigma)
-        high = (energy_max - mean) / (_SQRT2 * sigma)
-        flux = 0.5 * amplitude * _erf_difference(low, high)
-        edge = amplitude * sigma / _SQRT2PI * (np.exp(-low * low) - np.exp(-high * high))
-        return mean * flux + edge
+        return _gaussian_integral(energy_min, energy_max, amplitude, mean, sigma, 1)

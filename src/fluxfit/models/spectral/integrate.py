@@ -130,47 +130,72 @@ def _first_index(counts):
     return starts
 
 
-def _build_nodes(seg_lo, seg_width, n_sub, orders, max_order):
-    """Nodes and weights for segments [lo, lo + width] (in ln E, leading axes kept).
+def _log_width(energy_min, energy_max):
+    """ln(energy_max / energy_min), without cancellation for narrow bins."""
+    return np.log1p((energy_max - energy_min) / energy_min)
+
+
+def _build_nodes(seg_min, seg_width, n_sub, orders, max_order):
+    """Nodes and weights for segments starting at energy ``seg_min``, ``seg_width`` wide in ln E.
 
     Segment ``s`` is cut into ``n_sub[s]`` equal sub-intervals with ``orders[s]``
-    Gauss-Legendre nodes each; nodes are returned segment after segment.
+    Gauss-Legendre nodes each. Leading axes of ``seg_min`` and ``seg_width``
+    (e.g. a batch) are kept. Nodes are ``seg_min * exp(offset)`` so that narrow
+    segments keep full relative precision.
+
+    Returns ``(nodes, weights, order)``: when every segment is a single
+    sub-interval with the same number of nodes, ``order`` is that number and the
+    nodes are laid out point-major, ``(order, n_segments)`` flattened (fast,
+    contiguous vector operations); otherwise ``order`` is None and the nodes
+    come segment after segment.
     """
     n_seg = n_sub.size
     if n_seg and np.all(n_sub == 1) and np.all(orders == orders[0]):
+        order = int(orders[0])
+        x, w = _gauss_legendre(order)
         half = 0.5 * seg_width
-        mid = seg_lo + half
-        x, w = _gauss_legendre(int(orders[0]))
-    else:
-        seg_of_sub = np.repeat(np.arange(n_seg), n_sub)
-        pos = np.arange(seg_of_sub.size) - np.repeat(_first_index(n_sub), n_sub)
-        step = seg_width[..., seg_of_sub] / n_sub[seg_of_sub]
-        half = 0.5 * step
-        mid = seg_lo[..., seg_of_sub] + pos * step + half
-        sub_orders = orders[seg_of_sub]
-        if sub_orders.size and np.all(sub_orders == sub_orders[0]):
-            x, w = _gauss_legendre(int(sub_orders[0]))
-        else:
-            table_x, table_w = _gauss_legendre_table(max_order)
-            sub_of_node = np.repeat(np.arange(sub_orders.size), sub_orders)
-            j = np.arange(sub_of_node.size) - np.repeat(_first_index(sub_orders), sub_orders)
-            x = table_x[sub_orders[sub_of_node], j]
-            w = table_w[sub_orders[sub_of_node], j]
-            nodes = np.exp(mid[..., sub_of_node] + half[..., sub_of_node] * x)
-            return nodes, half[..., sub_of_node] * w * nodes
-    shape = mid.shape[:-1] + (-1,)
-    nodes = np.exp(mid[..., None] + half[..., None] * x).reshape(shape)
-    weights = (half[..., None] * w).reshape(shape) * nodes
-    return nodes, weights
+        lead = half.shape[:-1]
+        # (order, ..., n_seg) arrays, computed in place (few large temporaries)
+        nodes = np.multiply.outer(1.0 + x, half)
+        np.exp(nodes, out=nodes)
+        nodes *= seg_min
+        weights = np.multiply.outer(w, half)
+        weights *= nodes
+        if lead:
+            nodes = np.moveaxis(nodes, 0, -2)
+            weights = np.moveaxis(weights, 0, -2)
+        return nodes.reshape(lead + (-1,)), weights.reshape(lead + (-1,)), order
+    seg_of_sub = np.repeat(np.arange(n_seg), n_sub)
+    pos = np.arange(seg_of_sub.size) - np.repeat(_first_index(n_sub), n_sub)
+    step = seg_width[..., seg_of_sub] / n_sub[seg_of_sub]
+    half = 0.5 * step
+    start = seg_min[..., seg_of_sub] * np.exp(pos * step)
+    sub_orders = orders[seg_of_sub]
+    if sub_orders.size and np.all(sub_orders == sub_orders[0]):
+        x, w = _gauss_legendre(int(sub_orders[0]))
+        shape = half.shape[:-1] + (-1,)
+        nodes = (start[..., None] * np.exp(half[..., None] * (1.0 + x))).reshape(shape)
+        weights = (half[..., None] * w).reshape(shape) * nodes
+        return nodes, weights, None
+    table_x, table_w = _gauss_legendre_table(max_order)
+    sub_of_node = np.repeat(np.arange(sub_orders.size), sub_orders)
+    j = np.arange(sub_of_node.size) - np.repeat(_first_index(sub_orders), sub_orders)
+    x = table_x[sub_orders[sub_of_node], j]
+    w = table_w[sub_orders[sub_of_node], j]
+    half = half[..., sub_of_node]
+    nodes = start[..., sub_of_node] * np.exp(half * (1.0 + x))
+    return nodes, half * w * nodes, None
 
 
 class _BinnedQuadrature:
     """Shared `integrate` of the Gauss-Legendre quadratures: sum of weighted values per bin."""
 
-    def _set_bins(self, points_per_bin):
+    def _set_bins(self, points_per_bin, point_major_order, segments_per_bin=1):
         self._starts = _first_index(points_per_bin)
         self.uniform = bool(np.all(points_per_bin == points_per_bin[0])) if self.n_bins else True
         self._points = int(points_per_bin[0]) if self.n_bins else 0
+        self._point_major = point_major_order
+        self._segments_per_bin = segments_per_bin
 
     def integrate(self, values):
         """Integrate values at `nodes` (last axis) over each bin.
@@ -185,10 +210,14 @@ class _BinnedQuadrature:
         array of shape (..., *bin_shape)
         """
         weighted = values * self.weights
+        lead = weighted.shape[:-1]
         if self.n_bins == 0:
-            out = np.zeros(weighted.shape[:-1] + (0,))
+            out = np.zeros(lead + (0,))
+        elif self._point_major is not None:
+            layout = (self._point_major, self.n_bins, self._segments_per_bin)
+            out = weighted.reshape(lead + layout).sum(axis=(-3, -1))
         elif self.uniform:
-            out = weighted.reshape(weighted.shape[:-1] + (self.n_bins, self._points)).sum(-1)
+            out = weighted.reshape(lead + (self.n_bins, self._points)).sum(-1)
         else:
             out = np.add.reduceat(weighted, self._starts, axis=-1)
         return out.reshape(out.shape[:-1] + self.shape)
@@ -236,13 +265,14 @@ class LogQuadrature(_BinnedQuadrature):
         adaptive: bool = True,
     ):
         energy_min, energy_max, self.shape = _check_edges(energy_min, energy_max)
-        log_min = np.log(energy_min)
-        width = np.log(energy_max) - log_min
+        width = _log_width(energy_min, energy_max)
         n_sub = _n_sub(width, max_width_dex)
         orders = _orders(0.5 * width / n_sub, order, max_width_dex, adaptive)
         self.n_bins = energy_min.size
-        self.nodes, self.weights = _build_nodes(log_min, width, n_sub, orders, order)
-        self._set_bins(n_sub * orders)
+        self.nodes, self.weights, point_major = _build_nodes(
+            energy_min, width, n_sub, orders, order
+        )
+        self._set_bins(n_sub * orders, point_major)
 
 
 def split_bins(energy_min, energy_max, breaks):
@@ -322,33 +352,32 @@ class RowSplitQuadrature(_BinnedQuadrature):
                 f"RowSplitQuadrature: breaks must have shape (k, B), got {breaks.shape}"
             )
         k, n_breaks = breaks.shape
-        log_min, log_max = np.log(energy_min), np.log(energy_max)
         n_bins = self.n_bins = energy_min.size
-        with np.errstate(divide="ignore", invalid="ignore"):
-            log_breaks = np.log(breaks)
-        log_breaks = np.sort(np.where(np.isfinite(log_breaks), log_breaks, -np.inf), axis=-1)
+        breaks = np.sort(np.where(np.isfinite(breaks) & (breaks > 0), breaks, 0.0), axis=-1)
         # Piece edges (k, n, B + 2): bin edges with the clipped breaks between.
-        inner = np.clip(log_breaks[:, None, :], log_min[None, :, None], log_max[None, :, None])
+        inner = np.clip(breaks[:, None, :], energy_min[None, :, None], energy_max[None, :, None])
         edges = np.concatenate(
             [
-                np.broadcast_to(log_min[None, :, None], (k, n_bins, 1)),
+                np.broadcast_to(energy_min[None, :, None], (k, n_bins, 1)),
                 inner,
-                np.broadcast_to(log_max[None, :, None], (k, n_bins, 1)),
+                np.broadcast_to(energy_max[None, :, None], (k, n_bins, 1)),
             ],
             axis=-1,
         )
         n_seg = n_breaks + 1
-        width = log_max - log_min
+        width = _log_width(energy_min, energy_max)
         n_sub = _n_sub(width, max_width_dex)
         orders = _orders(0.5 * width / n_sub, order, max_width_dex, adaptive)
-        self.nodes, self.weights = _build_nodes(
-            edges[..., :-1].reshape(k, n_bins * n_seg),
-            np.diff(edges, axis=-1).reshape(k, n_bins * n_seg),
+        seg_min = edges[..., :-1].reshape(k, n_bins * n_seg)
+        seg_max = edges[..., 1:].reshape(k, n_bins * n_seg)
+        self.nodes, self.weights, point_major = _build_nodes(
+            seg_min,
+            _log_width(seg_min, seg_max),
             np.repeat(n_sub, n_seg),
             np.repeat(orders, n_seg),
             order,
         )
-        self._set_bins(n_sub * orders * n_seg)
+        self._set_bins(n_sub * orders * n_seg, point_major, n_seg)
 
 
 class SimpsonQuadrature:

@@ -20,7 +20,7 @@ import numpy as np
 
 from fluxfit.models.core import ParameterSpec, register_model
 from fluxfit.models.spectral.core import NormSpectralModel
-from fluxfit.models.spectral.powerlaws import power_law_integral
+from fluxfit.models.spectral.powerlaws import power_law_integral, scaled_power
 
 __all__ = ["PowerLawNormSpectralModel", "LogParabolaNormSpectralModel"]
 
@@ -57,7 +57,7 @@ class PowerLawNormSpectralModel(NormSpectralModel):
 
     @staticmethod
     def evaluate(energy, norm, tilt, reference):
-        return norm * np.exp(-tilt * np.log(energy / reference))
+        return scaled_power(energy, reference, -tilt, norm)
 
     @staticmethod
     def evaluate_integral(energy_min, energy_max, norm, tilt, reference):

@@ -38,7 +38,9 @@ def _check_interp_kwargs(interp_kwargs, where: str) -> dict:
     known = {"values_scale", "points_scale", "extrapolate", "fill_value", "method"}
     unknown = set(interp_kwargs) - known
     if unknown:
-        raise ModelError(f"{where}: unknown interp_kwargs {sorted(unknown)}; known: {sorted(known)}")
+        raise ModelError(
+            f"{where}: unknown interp_kwargs {sorted(unknown)}; known: {sorted(known)}"
+        )
     options.update(interp_kwargs)
     points = options["points_scale"]
     if isinstance(points, list | tuple):
