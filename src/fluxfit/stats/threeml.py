@@ -1,20 +1,21 @@
 r"""3ML's per-bin log-likelihoods, and the data-only constants converting ours to them.
 
-3ML (``threeML/utils/statistics/likelihood_functions.py``; read at threeML commit
-``32ac3a9``, the numba version used by threeML 2.x) reports log-likelihoods that keep the
-``ln n!`` terms and, for a Gaussian background, the Gaussian normalisation. The functions
-here reproduce them per bin, with ``ln n! = gammaln(n + 1)`` (3ML: ``math.lgamma(n + 1)`` in
+3ML (``threeML/utils/statistics/likelihood_functions.py``, read at threeML commit
+``32ac3a9``, the numba version of threeML 2.x; our reference results come from 2.6.1)
+reports log-likelihoods that keep the ``ln n!`` terms and, for a Gaussian background, the
+Gaussian normalisation. The functions here reproduce them per bin, with
+``ln n! = gammaln(n + 1)`` (3ML: ``math.lgamma(n + 1)`` in
 ``threeML.utils.statistics.gammaln.logfactorial``) and ``0 ln 0 = 0`` (3ML's ``xlogy_one``).
 Arguments are in 3ML's order. With ``o`` = ``n_on``, ``b`` = ``n_off``, ``M`` = ``mu_sig``:
 
-=====================================  =====================================================
-3ML function                           here
-=====================================  =====================================================
-``poisson_log_likelihood_ideal_bkg``   `threeml_loglike_poisson_ideal_bkg` (o, B, M)
-``poisson_observed_poisson_background`` `threeml_loglike_poisson_poisson` (o, b, alpha, M)
-``poisson_observed_gaussian_background`` `threeml_loglike_poisson_gaussian` (o, B, sigma, M)
-``-half_chi2`` (Gaussian data)         `threeml_loglike_gaussian` (y, yerr, expectation)
-=====================================  =====================================================
+========================================  ==================================================
+3ML function                              here (arguments)
+========================================  ==================================================
+``poisson_log_likelihood_ideal_bkg``      `threeml_loglike_poisson_ideal_bkg` (o, B, M)
+``poisson_observed_poisson_background``   `threeml_loglike_poisson_poisson` (o, b, alpha, M)
+``poisson_observed_gaussian_background``  `threeml_loglike_poisson_gaussian` (o, B, sigma, M)
+``-half_chi2`` (Gaussian data)            `threeml_loglike_gaussian` (y, yerr, expectation)
+========================================  ==================================================
 
 Our statistics relate to them bin by bin as ``stat = -2 ln L_3ML + C(data)``:
 
@@ -29,7 +30,7 @@ Our statistics relate to them bin by bin as ``stat = -2 ln L_3ML + C(data)``:
 - PG-stat: :math:`C = 2(o \ln o - o - \ln o!) - \ln 2\pi - 2 \ln\sigma` where ``B > 0``
   (`threeml_pgstat_constant`). Where ``B <= 0`` 3ML drops the background entirely
   (``xlogy(o, M) - M - ln o!``); this equals our PG-stat (minus ``C = 2(o ln o - o - ln o!)``)
-  only when also ``sigma = 0`` (then ``B = 0`` is exactly known). 3ML's comment states that
+  only where ``B = 0`` and ``sigma = 0`` (a background known to be 0). 3ML's comment states that
   ``sigma = 0`` only occurs together with ``B = 0``; for ``B > 0, sigma = 0`` 3ML divides by
   zero, and we raise (or return NaN with ``check=False``).
 - chi2: :math:`C = 0`.
@@ -41,7 +42,8 @@ Assumptions not verified against a running 3ML (none is installed here):
   smooth continuation;
 - 3ML's ``alpha`` (``scale_factor``) is a scalar; arrays (one per bin) are accepted here;
 - 3ML evaluates these with numba ``fastmath=True``, so its last digits may differ from ours
-  (relative differences of order 1e-15 per bin); the reference anchors agree to ~1e-12;
+  (relative differences of order 1e-15 per bin); the formulas were transcribed from the
+  source, not compared with a running 3ML;
 - where 3ML computes ``0 * log(0)`` in the Gaussian-background branch (``o = 0`` with the
   profiled ``b = -M``), the result is taken as 0 here (3ML's numba code may give NaN).
 

@@ -38,14 +38,14 @@ evaluates it; older Gammapy versions had explicit branches giving the same numbe
 - ``mu_sig = 0``: ``mu_bkg = (n_on + n_off) / (1 + alpha)``.
 
 Numerical notes: ``D >= |C|`` holds exactly in floating point (``sqrt(fl(C * C)) == |C|``)
-unless ``C * C`` underflows, so ``C + D`` is clamped at 0 and ``mu_bkg >= 0`` always;
-the ``0 ln 0`` terms are evaluated as ``n * ln(mu + 1e-300)`` (exact for ``mu >= 1e-284``,
-and 0 for ``n = 0``; 6x faster than `scipy.special.xlogy` on large batches), so no warning
-is raised and no ``np.where`` is needed. ``alpha`` must be positive (Gammapy returns NaN/inf for ``alpha = 0`` and its
-``WStatFitStatistic`` maps them with ``np.nan_to_num``; mask such bins instead).
-Cancellation in ``C + D`` when ``C << 0`` only affects ``mu_bkg`` at relative precision
-``~1e-16 * |C| / (C + D)``; the statistic itself is stationary in ``mu_bkg`` there, so it
-is unaffected to first order.
+unless ``C * C`` underflows, so ``C + D`` is clamped at 0 and ``mu_bkg >= 0`` always; the
+``0 ln 0`` terms are evaluated as ``n * ln(mu + 1e-300)`` (exact for ``mu >= 1e-284``, and 0
+for ``n = 0``; 6x faster than `scipy.special.xlogy` on large batches), so no warning is
+raised and no ``np.where`` is needed. ``alpha`` must be positive (Gammapy returns NaN/inf
+for ``alpha = 0`` and its ``WStatFitStatistic`` maps them with ``np.nan_to_num``; mask such
+bins instead). Cancellation in ``C + D`` when ``C << 0`` only affects ``mu_bkg`` at relative
+precision ``~1e-16 * |C| / (C + D)``; the statistic itself is stationary in ``mu_bkg``
+there, so it is unaffected to first order.
 
 Examples
 --------
