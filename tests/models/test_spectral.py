@@ -503,3 +503,24 @@ def test_energy_must_be_a_quantity():
         PowerLawSpectralModel()(1.0)
     with pytest.raises(UnitError, match="not an energy"):
         PowerLawSpectralModel().integral(1 * u.s, 2 * u.s)
+
+
+def test_compound_never_modifies_arrays_it_does_not_own():
+    """The in-place sum/product of a compound leaves arrays held elsewhere untouched."""
+    cache = np.full(3, 2.0)
+
+    class Cached(ConstantSpectralModel):
+        tag = ("CachedConstantForTest",)
+
+        @staticmethod
+        def evaluate(energy, const):
+            return cache
+
+    model = Cached() + ConstantSpectralModel(const=1 * DNDE)
+    assert model([1, 2, 3] * u.TeV).value.tolist() == [3.0, 3.0, 3.0]
+    assert cache.tolist() == [2.0, 2.0, 2.0]
+    energy = np.array([1.0, 2.0, 3.0])
+    identity = TemplateSpectralModel([1, 3] * u.TeV, [1.0, 1.0] * u.one)
+    product = identity * PowerLawNormSpectralModel(norm=2.0)
+    assert product.dnde_array(energy).tolist() == [2.0, 2.0, 2.0]
+    assert energy.tolist() == [1.0, 2.0, 3.0]

@@ -75,12 +75,19 @@ class ParameterSpec:
             if quantity.unit != u.dimensionless_unscaled or not self.unit:
                 unit = quantity.unit
             value = quantity
+        low, high = self.min, self.max
+        if self.unit and parse_unit(unit) != parse_unit(self.unit):
+            # bounds are declared in the default unit: express them in the one given
+            factor = parse_unit(self.unit).to(parse_unit(unit))
+            low, high = low * factor, high * factor
+            if factor < 0:  # pragma: no cover - units are positive multiples
+                low, high = high, low
         par = Parameter(
             self.name,
             value,
             unit=unit,
-            min=self.min,
-            max=self.max,
+            min=low,
+            max=high,
             frozen=self.frozen,
             is_norm=self.is_norm,
             interp=self.interp,

@@ -23,6 +23,8 @@ Examples
 
 from __future__ import annotations
 
+import sys
+
 import astropy.units as u
 import numpy as np
 
@@ -479,9 +481,21 @@ class CompoundSpectralModel(SpectralModel):
         raise ModelError("a compound model has no canonical values; evaluate its components")
 
     def dnde_array(self, energy, overrides=None):
-        return _OPERATORS[self.operator](
-            self.model1.dnde_array(energy, overrides), self.model2.dnde_array(energy, overrides)
-        )
+        first = self.model1.dnde_array(energy, overrides)
+        second = self.model2.dnde_array(energy, overrides)
+        operator = _OPERATORS[self.operator]
+        # Combine in place when ``first`` is a fresh array nobody else holds (the
+        # usual case): one large allocation less per evaluation.
+        if (
+            type(first) is np.ndarray
+            and first.base is None
+            and first.flags.writeable
+            and first.dtype == np.float64
+            and sys.getrefcount(first) <= 2
+            and first.shape == np.broadcast_shapes(first.shape, np.shape(second))
+        ):
+            return operator(first, second, out=first)
+        return operator(first, second)
 
     def _fixed_breaks(self) -> np.ndarray:
         return np.concatenate([self.model1._fixed_breaks(), self.model2._fixed_breaks()])

@@ -119,7 +119,8 @@ def _check_edges(energy_min, energy_max):
 def _n_sub(width, max_width_dex: float):
     """Number of sub-intervals for bins ``width`` wide in ln(E)."""
     max_width = max_width_dex * np.log(10.0)
-    return np.maximum(1, np.ceil(np.abs(width) / max_width)).astype(np.intp)
+    # (the tolerance keeps a bin of exactly 2 * max_width from getting 3 sub-intervals)
+    return np.maximum(1, np.ceil(np.abs(width) / max_width * (1 - 1e-12))).astype(np.intp)
 
 
 def _first_index(counts):

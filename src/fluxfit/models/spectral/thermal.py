@@ -62,5 +62,13 @@ class BlackbodySpectralModel(SpectralModel):
 
     @staticmethod
     def evaluate(energy, K, kT):
+        # K E^2 / expm1(E / kT) in one buffer: the large temporaries of the plain
+        # expression cost more than the arithmetic (see bench/RESULTS.md).
+        out = np.empty(np.broadcast_shapes(np.shape(energy), np.shape(K), np.shape(kT)))
         with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-            return K * np.square(energy) / np.expm1(energy / kT)
+            np.divide(energy, kT, out=out)
+            np.expm1(out, out=out)  # inf for E >> kT: the result is then exactly 0
+            np.divide(K, out, out=out)
+        out *= energy
+        out *= energy
+        return out
