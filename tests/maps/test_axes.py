@@ -211,7 +211,7 @@ def test_bands_center_axis_and_fermi_formats():
 
 def test_axis_table_errors_name_table_and_column():
     table = Table({"E_MIN": [1.0, 2.0]}, meta={"EXTNAME": "EBOUNDS"})
-    with pytest.raises(FormatError, match="EBOUNDS.*E_MAX"):
+    with pytest.raises(FormatError, match=r"EBOUNDS.*E_MAX"):
         MapAxis.from_table(table, format="ogip")
     with pytest.raises(FormatError, match="AXCOLS1"):
         MapAxis.from_table(Table({"X": [1.0]}, meta={"EXTNAME": "X_BANDS"}), format="gadf")
@@ -252,9 +252,11 @@ def test_time_axis_non_contiguous(time_axis):
     assert time_axis.nbin == 3
     assert not time_axis.is_contiguous
     with pytest.raises(DatasetError, match="contiguous"):
-        time_axis.edges
+        _ = time_axis.edges
     np.testing.assert_allclose(time_axis.time_min.mjd - time_axis.reference_time.mjd, [0, 1, 3])
-    np.testing.assert_allclose(time_axis.time_mid.mjd - time_axis.reference_time.mjd, [0.4, 1.45, 4.2])
+    np.testing.assert_allclose(
+        time_axis.time_mid.mjd - time_axis.reference_time.mjd, [0.4, 1.45, 4.2]
+    )
     np.testing.assert_allclose(time_axis.bin_width.to_value("d"), [0.8, 0.9, 2.4])
     times = time_axis.reference_time + [0.5, 0.9, 1.5, 6.0] * u.d
     np.testing.assert_array_equal(time_axis.coord_to_idx(times), [0, -1, 1, -1])

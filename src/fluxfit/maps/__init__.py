@@ -1,6 +1,7 @@
 """fluxfit.maps: axes, geometries, maps and their FITS I/O (Gammapy-compatible API and files).
 
-* `MapAxis`, `MapAxes`, `TimeMapAxis` -- non-spatial axes (energy, true energy, rad...).
+* `MapAxis`, `MapAxes`, `TimeMapAxis`, `LabelMapAxis` -- non-spatial axes (energy, true
+  energy, rad, time intervals, dataset labels...).
 * `WcsGeom`, `RegionGeom` -- sky geometries with non-spatial axes; `MapCoord`.
 * `Map`, `WcsNDMap`, `RegionNDMap` -- data + geometry + unit.
 * `read_map_hdus`, `write_map_hdus`, `read_gtpsf`, `write_gtpsf` -- whole-file FITS I/O.
@@ -23,6 +24,7 @@ from .coord import MapCoord
 from .core import Map
 from .geom import Geom
 from .io import read_gtpsf, read_map_hdus, write_gtpsf, write_map_hdus
+from .label_axis import LabelMapAxis
 from .region import RegionGeom
 from .region_map import RegionNDMap
 from .regions_helpers import (
@@ -38,6 +40,7 @@ from .wcs_map import WcsNDMap
 
 __all__ = [
     "Geom",
+    "LabelMapAxis",
     "Map",
     "MapAxes",
     "MapAxis",

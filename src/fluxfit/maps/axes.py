@@ -407,9 +407,7 @@ class MapAxis:
 
     def _coord_values(self, coord):
         """Coordinates (Quantity or floats in the axis unit) to plain float values."""
-        if isinstance(coord, list | tuple) and any(
-            isinstance(c, u.Quantity | str) for c in coord
-        ):
+        if isinstance(coord, list | tuple) and any(isinstance(c, u.Quantity | str) for c in coord):
             coord = u.Quantity(coord)
         if isinstance(coord, u.Quantity):
             try:

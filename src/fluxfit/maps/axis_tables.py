@@ -328,6 +328,7 @@ def axes_to_table(axes, format="gadf"):
         row per bin combination with the first axis varying fastest (the order of the
         flattened map data).
     """
+    from .label_axis import LabelMapAxis
     from .time_axis import TimeMapAxis
 
     if format == "gadf-dl3":
@@ -346,6 +347,8 @@ def axes_to_table(axes, format="gadf"):
         idx = grid.ravel()
         values = [axis.center, axis.edges_min, axis.edges_max]
         for colname, value in zip(_axis_columns(axis), values):
+            if isinstance(axis, LabelMapAxis) and colname != axis.name.upper():
+                continue
             table[colname] = value[idx]
         if isinstance(axis, TimeMapAxis):
             from ._utils import time_ref_to_dict
@@ -395,6 +398,15 @@ def axes_to_table_hdu(axes, format="gadf", hdu_bands=None):
     return fits.BinTableHDU(table, name=hdu_bands, header=header)
 
 
+def _is_label_axis(table, idx):
+    colnames = str(table.meta.get(f"AXCOLS{idx + 1}", "")).split(",")
+    return (
+        len(colnames) == 1
+        and colnames[0] in table.colnames
+        and table[colnames[0]].dtype.kind in ("U", "S")
+    )
+
+
 def _is_time_axis(table, idx):
     colnames = str(table.meta.get(f"AXCOLS{idx + 1}", "")).split(",")
     if len(colnames) != 2 or colnames[0] not in table.colnames:
@@ -418,6 +430,7 @@ def axes_from_table(table, format="gadf"):
     axes : `~fluxfit.maps.MapAxes`
     """
     from .axes import MapAxes
+    from .label_axis import LabelMapAxis
     from .time_axis import TimeMapAxis
 
     axes = []
@@ -427,7 +440,9 @@ def axes_from_table(table, format="gadf"):
         for idx in range(10):
             if f"AXCOLS{idx + 1}" not in table.meta:
                 break
-            if _is_time_axis(table, idx):
+            if _is_label_axis(table, idx):
+                axes.append(LabelMapAxis.from_table(table, format="gadf", idx=idx))
+            elif _is_time_axis(table, idx):
                 axes.append(TimeMapAxis.from_table(table, format="gadf", idx=idx))
             else:
                 axes.append(axis_from_table(table, format="gadf", idx=idx))

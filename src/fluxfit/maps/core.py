@@ -230,11 +230,11 @@ class Map:
     @property
     def quantity(self):
         """Data as a Quantity (no copy)."""
-        return u.Quantity(self._data, self._unit, copy=False)
+        return u.Quantity(self._data, self._unit, copy=None)
 
     @quantity.setter
     def quantity(self, value):
-        value = u.Quantity(value, copy=False)
+        value = u.Quantity(value, copy=None)
         self.data = value.value
         self._unit = value.unit
 
@@ -305,7 +305,7 @@ class Map:
                 raise DatasetError("Map arithmetic: inconsistent geometries")
             other_data, other_unit = other.data, other.unit
         else:
-            other = u.Quantity(other, copy=False)
+            other = u.Quantity(other, copy=None)
             other_data, other_unit = other.value, other.unit
         unit = None
         if operator in (np.multiply, np.true_divide):
@@ -382,7 +382,7 @@ class Map:
         return self._arithmetics(np.true_divide, other, copy=True)
 
     def __rtruediv__(self, other):
-        other = u.Quantity(other, copy=False)
+        other = u.Quantity(other, copy=None)
         out = self.copy()
         out._data = np.asarray(other.value / self.data)
         out._unit = other.unit / self.unit
@@ -711,7 +711,8 @@ class Map:
         coords = self.geom.get_coord()
         idx = geom.coord_to_idx(coords)
         values = self.data if weights is None else self.data * weights
-        out = self._init_copy(geom=geom, data=np.zeros(geom.data_shape, dtype=self.data.dtype))
+        dtype = self.data.dtype if self.is_mask else np.result_type(self.data.dtype, np.float32)
+        out = self._init_copy(geom=geom, data=np.zeros(geom.data_shape, dtype=dtype))
         out._resample_by_idx(idx, weights=values, preserve_counts=preserve_counts, smooth=smooth)
         return out
 
@@ -732,7 +733,8 @@ class Map:
             total = np.nansum(sums)
             sums /= counts
             if preserve_counts:
-                factor = total / np.nansum(sums)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    factor = total / np.nansum(sums)
                 sums *= np.nan_to_num(factor, nan=0.0, posinf=0.0, neginf=0.0)
         elif not preserve_counts:
             sums /= counts

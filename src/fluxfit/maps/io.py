@@ -40,6 +40,7 @@ import numpy as np
 from astropy import units as u
 from astropy.io import fits
 from astropy.table import QTable, Table
+from astropy.wcs import WCS, FITSFixedWarning
 
 from fluxfit.errors import FormatError, MissingFileError, OverwriteError, UnitError
 
@@ -280,7 +281,6 @@ def _region_from_hdulist(hdulist, region_hdu, filename):
     from regions import Regions
 
     from .regions_helpers import regions_to_compound_region
-    from .wcs import WcsGeom
 
     try:
         table = QTable.read(hdulist[region_hdu])
@@ -291,9 +291,11 @@ def _region_from_hdulist(hdulist, region_hdu, filename):
         ) from exc
     header = fits.Header()
     for key, value in table.meta.items():
-        if isinstance(value, str | int | float | bool):
+        if isinstance(value, str | int | float | bool) and len(key) <= 8:
             header[key] = value
-    wcs = WcsGeom.from_header(header).wcs
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FITSFixedWarning)
+        wcs = WCS(header, naxis=2)
     regions = []
     for region_pix in regions_pix:
         region_pix.meta["include"] = True
@@ -355,8 +357,10 @@ def _region_map_from_hdulist(hdulist, hdu, hdu_bands, format, filename, ogip_col
 def _region_table_hdu(geom, name):
     from regions import Regions
 
+    from .wcs import WcsGeom
+
     table = Regions([r.to_pixel(geom.wcs) for r in geom.regions]).serialize(format="fits")
-    header = geom.wcs.to_header()
+    header = WcsGeom(geom.wcs).to_header()
     for key, value in header.items():
         table.meta[key] = value
     return fits.BinTableHDU(table, name=name)

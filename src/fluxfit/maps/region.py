@@ -16,7 +16,7 @@ Examples
 >>> geom = RegionGeom.create(region, axes=[MapAxis.from_energy_bounds("1 TeV", "10 TeV", 4)])
 >>> geom.data_shape
 (4, 1, 1)
->>> bool(geom.contains(SkyCoord(83.65, 22.0, unit="deg"))[0])
+>>> bool(geom.contains(SkyCoord([83.65], [22.0], unit="deg"))[0])
 True
 """
 
@@ -248,7 +248,8 @@ class RegionGeom(Geom):
         coords = MapCoord.create(coords, frame=self.frame, axis_names=self.axes.names)
         if self.is_all_point_sky_regions:
             return np.ones(coords.shape, dtype=bool)
-        return np.asarray(self._region.contains(coords.skycoord, self._wcs))
+        inside = np.asarray(self._region.contains(coords.skycoord, self._wcs))
+        return np.broadcast_to(inside, coords.shape).copy()
 
     def contains_wcs_pix(self, pix):
         """Whether WCS pixel coordinates ``(x, y)`` of ``self.wcs`` lie in the region."""

@@ -146,7 +146,7 @@ class RegionNDMap(Map):
                 data = data.astype(np.int16)
             dtype = np.int16 if data.size < 2**15 else np.int64
             table["CHANNEL"] = np.arange(data.size, dtype=dtype)
-            table["DATA"] = u.Quantity(data, self.unit, copy=False) if not self.is_mask else data
+            table["DATA"] = u.Quantity(data, self.unit, copy=None) if not self.is_mask else data
             return table
         if format in ("ogip", "ogip-arf", "ogip-arf-sherpa"):
             if len(self.geom.axes) > 1:

@@ -358,7 +358,7 @@ class TimeMapAxis:
         >>> from astropy.time import Time
         >>> from fluxfit.maps import TimeMapAxis
         >>> axis = TimeMapAxis([0, 2] * u.h, [1, 3] * u.h, Time("2020-01-01", scale="tt"))
-        >>> axis.to_table()["STOP"].to_value("s").tolist()
+        >>> axis.to_table()["STOP"].quantity.to_value("s").tolist()
         [3600.0, 10800.0]
         """
         table = Table()

@@ -427,7 +427,7 @@ class WcsGeom(Geom):
     def pix_to_coord(self, pix):
         """Pixel tuple to coordinates: ``(lon, lat)`` Quantities (deg) then axis values."""
         lon, lat = self._wcs.wcs_pix2world(np.asarray(pix[0], float), np.asarray(pix[1], float), 0)
-        coords = (u.Quantity(lon, "deg", copy=False), u.Quantity(lat, "deg", copy=False))
+        coords = (u.Quantity(lon, "deg", copy=None), u.Quantity(lat, "deg", copy=None))
         return coords + self.axes.pix_to_coord(pix[self._slice_non_spatial_axes])
 
     def coord_to_pix(self, coords):

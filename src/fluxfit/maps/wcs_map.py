@@ -147,7 +147,7 @@ class WcsNDMap(Map):
             sigma = (0,) * n_axes + (width, width)
             smoothed = ndimage.gaussian_filter(data, sigma, **kwargs)
         elif kernel == "box":
-            size = (1,) * n_axes + (round(width),) * 2
+            size = (1,) * n_axes + (width, width)
             smoothed = ndimage.uniform_filter(data, size, **kwargs)
         elif kernel == "disk":
             from astropy.convolution import Tophat2DKernel
@@ -436,7 +436,10 @@ class WcsNDMap(Map):
         data = map_coordinates(data.T, tuple(pix), order=order, mode="nearest")
         if preserve_counts:
             data = data * geom.bin_volume().value
-        return self._init_copy(geom=geom, data=data.astype(self.data.dtype))
+            dtype = np.result_type(self.data.dtype, np.float32)
+        else:
+            dtype = self.data.dtype
+        return self._init_copy(geom=geom, data=data.astype(dtype))
 
     def downsample(self, factor, preserve_counts=True, axis_name=None, weights=None):
         """Coarser map: sum (or weighted mean if not ``preserve_counts``) of pixel blocks."""

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import astropy.units as u
 import numpy as np
 
-from fluxfit.errors import ModelError, ParameterError
+from fluxfit.errors import ModelError, ParameterError, UnitError
 from fluxfit.models.parameter import Parameter, Parameters, parse_unit
 
 __all__ = ["ParameterSpec", "ModelBase", "MODEL_REGISTRY", "register_model", "lookup_model"]
@@ -78,7 +78,13 @@ class ParameterSpec:
         low, high = self.min, self.max
         if self.unit and parse_unit(unit) != parse_unit(self.unit):
             # bounds are declared in the default unit: express them in the one given
-            factor = parse_unit(self.unit).to(parse_unit(unit))
+            try:
+                factor = parse_unit(self.unit).to(parse_unit(unit))
+            except u.UnitConversionError:
+                raise UnitError(
+                    f"Parameter {self.name!r}: unit {parse_unit(unit).to_string()!r} is not "
+                    f"compatible with {self.unit!r}"
+                ) from None
             low, high = low * factor, high * factor
             if factor < 0:  # pragma: no cover - units are positive multiples
                 low, high = high, low
