@@ -8,7 +8,7 @@ from astropy.table import Table
 from astropy.time import Time
 
 from fluxfit.errors import DatasetError, FormatError, UnitError
-from fluxfit.maps import MapAxes, MapAxis, TimeMapAxis
+from fluxfit.maps import LabelMapAxis, MapAxes, MapAxis, TimeMapAxis
 
 
 @pytest.mark.parametrize(
@@ -302,3 +302,20 @@ def test_gadf_bands_header_of_time_axis(time_axis):
     header = MapAxes([time_axis]).to_header()
     assert header["AXCOLS1"] == "TIME_MIN,TIME_MAX"
     assert isinstance(header, fits.Header) and header["MJDREFI"] == 58849
+
+
+def test_label_axis_in_bands_table():
+    labels = LabelMapAxis(["fermi", "hess", "hawc"], name="dataset")
+    assert labels.nbin == 3 and labels.coord_to_idx(["hawc", "fermi"]).tolist() == [2, 0]
+    with pytest.raises(DatasetError, match="unknown label"):
+        labels.coord_to_idx(["magic"])
+    with pytest.raises(DatasetError, match="unique"):
+        LabelMapAxis(["a", "a"], name="dataset")
+    energy = MapAxis.from_energy_bounds("1 TeV", "10 TeV", 2)
+    hdu = MapAxes([energy, labels]).to_table_hdu(format="gadf")
+    table = Table.read(hdu)
+    assert "DATASET_MIN" not in table.colnames and hdu.header["AXCOLS2"] == "DATASET"
+    back = MapAxes.from_table(table, format="gadf")
+    assert back["dataset"] == labels  # label order is kept
+    assert labels.squash().center.tolist() == ["fermi...hawc"]
+    assert labels.slice(slice(1, 3)).center.tolist() == ["hess", "hawc"]

@@ -1,9 +1,10 @@
-"""fluxfit.datasets
+"""fluxfit.datasets: spectral datasets, the joint likelihood (`Datasets`), and I/O.
 
 OGIP spectra and responses (`fluxfit.datasets.ogip`): read_ogip, read_pha, read_arf,
 read_rmf and the matching writers, returning plain containers.
 """
 
+from fluxfit.datasets.core import Dataset, Datasets
 from fluxfit.datasets.ogip import (
     ARF,
     RMF,
@@ -21,8 +22,14 @@ from fluxfit.datasets.ogip import (
     write_pha,
     write_rmf,
 )
+from fluxfit.datasets.spectrum import SpectrumDataset
+from fluxfit.datasets.spectrum_onoff import SpectrumDatasetOnOff
 
 __all__ = [
+    "Dataset",
+    "Datasets",
+    "SpectrumDataset",
+    "SpectrumDatasetOnOff",
     "ARF",
     "RMF",
     "EnergyBounds",

@@ -168,6 +168,24 @@ class Datasets:
             total = total + dataset.stat_sum_batch(overrides)
         return np.asarray(total, dtype=float)
 
+    def stack_reduce(self, name: str | None = None):
+        """All datasets stacked into one (see each dataset type's ``stack``).
+
+        Models are not carried over: assign them to the stacked dataset.
+        """
+        if len(self) == 0:
+            raise DatasetError("stack_reduce: no datasets to stack")
+        stacked = self._datasets[0]
+        for dataset in self._datasets[1:]:
+            stacked = stacked.stack(dataset)
+        if len(self) == 1:
+            stacked = stacked.copy(name=name)
+            stacked.models = None
+            return stacked
+        if name is not None:
+            stacked._name = name
+        return stacked
+
     def stat_sums(self) -> dict:
         """Statistic per dataset name."""
         return {d.name: d.stat_sum() for d in self._datasets}

@@ -222,56 +222,76 @@ class Fit:
         """Minimise the statistic; the parameters are left at the best fit."""
         datasets = _as_datasets(datasets)
         objective = Objective(datasets, use_priors=self.use_priors)
-        start_stat = objective(objective.start_factors)
+        start_stat = objective(objective.start_x)
         if not np.isfinite(start_stat):
             raise FitError(
                 f"the statistic is not finite at the start values ({objective.names} = "
-                f"{objective.start_factors * objective.scales}); check the models and data"
+                f"{objective.x_to_values(objective.start_x)}); check the models and data"
             )
         if self.backend == "minuit":
             return self._optimize_minuit(objective)
         return self._optimize_scipy(objective)
 
     def _optimize_minuit(self, objective: Objective) -> OptimizeResult:
-        from iminuit import Minuit
 
-        opts = {"strategy": 1, "tol": 0.1, "ncall": None}
+        opts = {"strategy": 1, "tol": 0.1, "ncall": None, "retries": 2}
         opts.update(self.optimize_opts)
-        unknown = set(opts) - {"strategy", "tol", "ncall", "print_level"}
+        unknown = set(opts) - {"strategy", "tol", "ncall", "print_level", "retries"}
         if unknown:
             raise FitError(f"Fit: unknown minuit optimize_opts {sorted(unknown)}")
-        minuit = Minuit(objective, objective.start_factors, name=objective.names)
-        minuit.errordef = Minuit.LEAST_SQUARES  # the statistic is -2 ln L
-        minuit.limits = objective.bounds_factors
+        minuit = self._new_minuit(objective)
         minuit.strategy = opts["strategy"]
         minuit.tol = opts["tol"]
         minuit.print_level = opts.get("print_level", 0)
+        nfev = 0
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             minuit.migrad(ncall=opts["ncall"])
+            nfev += minuit.fmin.nfcn
+            # migrad restarted from where it stopped often reaches a valid minimum
+            # when the first descent ended far from it (hard starts, curved valleys)
+            for _ in range(int(opts["retries"])):
+                if minuit.fmin.is_valid or opts["ncall"] is not None:
+                    break
+                minuit.migrad()
+                nfev += minuit.fmin.nfcn
         self._minuit = minuit
         best = np.array(minuit.values)
-        objective.set_factors(best)
-        stat = objective.stat_values(best * objective.scales)
+        values = objective.x_to_values(best)
+        objective.set_values(values)
+        stat = objective.stat_values(values)
         fmin = minuit.fmin
         return OptimizeResult(
             success=fmin.is_valid,
             message=_minuit_message(fmin),
-            nfev=fmin.nfcn,
+            nfev=nfev,
             total_stat=stat,
             names=objective.names,
-            values=best * objective.scales,
+            values=values,
             backend="minuit",
             method="migrad",
         )
 
+    @staticmethod
+    def _new_minuit(objective):
+        from iminuit import Minuit
+
+        start = objective.start_x
+        minuit = Minuit(objective, start, name=objective.names)
+        minuit.errordef = Minuit.LEAST_SQUARES  # the statistic is -2 ln L
+        minuit.limits = objective.bounds_x
+        # first steps: 10% of each value (0.1 dex for log parameters), as 3ML does
+        steps = np.where(objective.log_mask, 0.1, np.maximum(np.abs(start) * 0.1, 1e-2))
+        minuit.errors = steps
+        return minuit
+
     def _optimize_scipy(self, objective: Objective) -> OptimizeResult:
         opts = {"method": "L-BFGS-B", "options": {}}
         opts.update(self.optimize_opts)
-        bounds = [(lo, hi) for lo, hi in objective.bounds_factors]
+        bounds = list(objective.bounds_x)
         result = sp_optimize.minimize(
             objective,
-            objective.start_factors,
+            objective.start_x,
             method=opts["method"],
             bounds=bounds
             if opts["method"]
@@ -279,15 +299,16 @@ class Fit:
             else None,
             options=opts["options"],
         )
-        objective.set_factors(result.x)
-        stat = objective.stat_values(result.x * objective.scales)
+        values = objective.x_to_values(result.x)
+        objective.set_values(values)
+        stat = objective.stat_values(values)
         return OptimizeResult(
             success=result.success,
             message=str(result.message),
             nfev=result.nfev,
             total_stat=stat,
             names=objective.names,
-            values=result.x * objective.scales,
+            values=values,
             backend="scipy",
             method=opts["method"],
         )
@@ -298,20 +319,18 @@ class Fit:
         datasets = _as_datasets(datasets)
         objective = Objective(datasets, use_priors=self.use_priors)
         if self.backend == "minuit":
-            from iminuit import Minuit
-
             minuit = self._minuit if _after_optimize and self._minuit is not None else None
             if minuit is None:
-                minuit = Minuit(objective, objective.start_factors, name=objective.names)
-                minuit.errordef = Minuit.LEAST_SQUARES
-                minuit.limits = objective.bounds_factors
+                minuit = self._new_minuit(objective)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
                 minuit.hesse()
-            objective.set_factors(np.array(minuit.values))
+            best = np.array(minuit.values)
+            objective.set_x(best)
             success = minuit.covariance is not None and minuit.fmin.has_accurate_covar
+            jac = objective.jacobian(best)
             matrix = (
-                np.array(minuit.covariance) * np.outer(objective.scales, objective.scales)
+                np.array(minuit.covariance) * np.outer(jac, jac)
                 if minuit.covariance is not None
                 else np.full((len(objective.names),) * 2, np.nan)
             )
@@ -343,7 +362,7 @@ class Fit:
         objective = Objective(datasets, use_priors=self.use_priors)
         par = _find_parameter(objective, parameter)
         index = [p is par for p in objective.parameters].index(True)
-        start_values = objective.start_factors * objective.scales
+        start_values = objective.x_to_values(objective.start_x)
         try:
             if self.backend == "minuit" and reoptimize:
                 return self._minos(objective, index, sigma)
@@ -352,11 +371,7 @@ class Fit:
             objective.set_values(start_values)
 
     def _minos(self, objective, index, sigma) -> dict:
-        from iminuit import Minuit
-
-        minuit = Minuit(objective, objective.start_factors, name=objective.names)
-        minuit.errordef = Minuit.LEAST_SQUARES
-        minuit.limits = objective.bounds_factors
+        minuit = self._new_minuit(objective)
         minuit.strategy = self.optimize_opts.get("strategy", 1)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
@@ -372,17 +387,21 @@ class Fit:
                     "nfev": minuit.nfcn,
                 }
         merr = minuit.merrors[objective.names[index]]
-        scale = objective.scales[index]
+        best = np.array(minuit.values)
+        value = objective.x_to_values(best)[index]
+        up, down = best.copy(), best.copy()
+        up[index] += merr.upper
+        down[index] += merr.lower
         return {
             "success": bool(merr.is_valid),
             "message": "MINOS terminated successfully." if merr.is_valid else "MINOS failed",
-            "errp": abs(merr.upper * scale),
-            "errn": abs(merr.lower * scale),
+            "errp": abs(objective.x_to_values(up)[index] - value),
+            "errn": abs(value - objective.x_to_values(down)[index]),
             "nfev": minuit.nfcn,
         }
 
     def _profile_roots(self, objective, index, sigma, reoptimize) -> dict:
-        best = objective.start_factors * objective.scales
+        best = objective.x_to_values(objective.start_x)
         par = objective._params[index]
         stat_min = self._profile_stat(objective, index, best[index], best, reoptimize)
         target = stat_min + sigma**2
@@ -424,13 +443,15 @@ class Fit:
         others = [i for i in range(len(values)) if i != index]
 
         def fun(x):
-            values[others] = x * objective.scales[others]
-            return objective.stat_values(values)
+            full = objective.values_to_x(values)
+            full[others] = x
+            with np.errstate(over="ignore", invalid="ignore"):
+                stat = objective.stat_values(objective.x_to_values(full))
+            return stat if np.isfinite(stat) else np.inf
 
-        bounds = [objective.bounds_factors[i] for i in others]
-        result = sp_optimize.minimize(
-            fun, best[others] / objective.scales[others], method="L-BFGS-B", bounds=bounds
-        )
+        bounds = [objective.bounds_x[i] for i in others]
+        start = objective.values_to_x(best)[others]
+        result = sp_optimize.minimize(fun, start, method="L-BFGS-B", bounds=bounds)
         return float(result.fun)
 
     # ----------------------------------------------------- profiles, surfaces
@@ -546,8 +567,8 @@ def _find_parameter(objective: Objective, parameter):
 
 
 def _numerical_covariance(objective: Objective, epsilon: float):
-    """2 * inverse Hessian of the statistic (in factor space), converted to values."""
-    x0 = objective.start_factors
+    """2 * inverse Hessian of the statistic (in optimiser space), converted to values."""
+    x0 = objective.start_x
     n = x0.size
     h = epsilon * np.maximum(np.abs(x0), 1.0)
     hess = np.empty((n, n))
@@ -576,13 +597,14 @@ def _numerical_covariance(objective: Objective, epsilon: float):
                 hess[i, j] = hess[j, i] = (
                     objective(xpp) - objective(xpm) - objective(xmp) + objective(xmm)
                 ) / (4 * h[i] * h[j])
-    objective.set_factors(x0)
+    objective.set_x(x0)
     try:
         cov_factors = 2.0 * np.linalg.inv(hess)
     except np.linalg.LinAlgError:
         return np.full((n, n), np.nan), False, "singular Hessian"
     ok = bool(np.all(np.isfinite(cov_factors)) and np.all(np.diag(cov_factors) > 0))
-    matrix = cov_factors * np.outer(objective.scales, objective.scales)
+    jac = objective.jacobian(x0)
+    matrix = cov_factors * np.outer(jac, jac)
     return matrix, ok, "numerical Hessian inverted" if ok else "Hessian not positive definite"
 
 

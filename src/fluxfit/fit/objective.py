@@ -49,6 +49,9 @@ class Objective:
         self._params = list(parameters)
         self.names = parameters.names
         self.scales = np.array([p.scale for p in self._params], dtype=float)
+        self.log_mask = np.array(
+            [p.transform == "log" and p.value > 0 for p in self._params], dtype=bool
+        )
         self.use_priors = use_priors
         self._priors = [p.prior for p in self._params]
         if use_priors:
@@ -59,28 +62,70 @@ class Objective:
                 )
         self.n_calls = 0
 
-    @property
-    def start_factors(self) -> np.ndarray:
-        return np.array([p.value for p in self._params]) / self.scales
+    # ------------------------------------------------------------- x space
+    # Optimisers see x: value / scale, or log10(value) for parameters whose
+    # ``transform`` is "log" (and whose value is positive at the start).
 
     @property
-    def bounds_factors(self) -> list[tuple[float | None, float | None]]:
-        """(low, high) per free parameter in factor space, None where unbounded."""
+    def start_x(self) -> np.ndarray:
+        """The current values in optimiser space."""
+        return self.values_to_x(np.array([p.value for p in self._params]))
+
+    def values_to_x(self, values) -> np.ndarray:
+        values = np.asarray(values, dtype=float)
+        x = values / self.scales
+        if self.log_mask.any():
+            x[..., self.log_mask] = np.log10(values[..., self.log_mask])
+        return x
+
+    def x_to_values(self, x) -> np.ndarray:
+        x = np.asarray(x, dtype=float)
+        values = x * self.scales
+        if self.log_mask.any():
+            values[..., self.log_mask] = 10.0 ** x[..., self.log_mask]
+        return values
+
+    def jacobian(self, x) -> np.ndarray:
+        """d value / d x for each free parameter (diagonal of the Jacobian)."""
+        jac = self.scales.copy()
+        if self.log_mask.any():
+            jac[self.log_mask] = np.log(10.0) * 10.0 ** np.asarray(x, float)[self.log_mask]
+        return jac
+
+    @property
+    def bounds_x(self) -> list[tuple[float | None, float | None]]:
+        """(low, high) per free parameter in optimiser space, None where unbounded."""
         out = []
-        for par, scale in zip(self._params, self.scales):
-            low, high = par.min / scale, par.max / scale
-            if scale < 0:
-                low, high = high, low
+        for par, scale, is_log in zip(self._params, self.scales, self.log_mask):
+            low, high = par.min, par.max
+            if is_log:
+                low = np.log10(low) if low > 0 else np.nan
+                high = np.log10(high) if high > 0 else np.nan
+            else:
+                low, high = low / scale, high / scale
+                if scale < 0:
+                    low, high = high, low
             out.append((None if np.isnan(low) else low, None if np.isnan(high) else high))
         return out
+
+    # backwards-compatible names (factor space = x space for linear parameters)
+    @property
+    def start_factors(self) -> np.ndarray:
+        return self.start_x
+
+    @property
+    def bounds_factors(self):
+        return self.bounds_x
 
     def set_values(self, values) -> None:
         """Set the free parameters to ``values`` (their units) without validation."""
         for par, value in zip(self._params, values):
             par._value = float(value)
 
-    def set_factors(self, factors) -> None:
-        self.set_values(np.asarray(factors) * self.scales)
+    def set_x(self, x) -> None:
+        self.set_values(self.x_to_values(x))
+
+    set_factors = set_x
 
     def log_prior(self, values) -> float | np.ndarray:
         """Sum of ln prior densities (k sets at once when ``values`` is (k, n))."""
@@ -100,9 +145,10 @@ class Objective:
             stat -= 2.0 * self.log_prior(values)
         return stat
 
-    def __call__(self, factors) -> float:
-        """Total statistic at ``factors`` (value / scale); NaN becomes +inf."""
-        stat = self.stat_values(np.asarray(factors, dtype=float) * self.scales)
+    def __call__(self, x) -> float:
+        """Total statistic at ``x`` (optimiser space); NaN becomes +inf."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            stat = self.stat_values(self.x_to_values(x))
         return stat if np.isfinite(stat) else np.inf
 
     def batch(self, values) -> np.ndarray:

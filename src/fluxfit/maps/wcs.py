@@ -684,10 +684,22 @@ class WcsGeom(Geom):
         Returns
         -------
         matrix : `scipy.sparse.csr_matrix`
+            Cached on the image geometry for a given list of region objects (without
+            ``weights``), so several maps of the same geometry reuse it.
         """
         from .regions_helpers import region_mask_matrix
 
-        return region_mask_matrix(self.to_image(), regions, weights=weights)
+        if weights is not None:
+            return region_mask_matrix(self.to_image(), regions, weights=weights)
+        regions = list(regions) if isinstance(regions, list | tuple) else [regions]
+        key = ("region_matrix", tuple(id(r) for r in regions))
+        cached = self.to_image()._cache.get(key)
+        if cached is not None and all(a is b for a, b in zip(cached[0], regions)):
+            return cached[1]
+        matrix = region_mask_matrix(self.to_image(), regions)
+        # keep the regions alive with the matrix so that their ids stay unique
+        self.to_image()._cache[key] = (regions, matrix)
+        return matrix
 
     def region_weights(self, regions, oversampling_factor=10):
         """Fraction of each pixel inside ``regions`` (float map, oversampled estimate)."""

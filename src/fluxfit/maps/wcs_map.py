@@ -245,6 +245,10 @@ class WcsNDMap(Map):
                 return np.all(data, axis=-1)
             return np.apply_along_axis(func, -1, data) if data.shape[-1] else func(data, axis=-1)
         # boolean weights select pixels per plane
+        if name == "sum":
+            return np.nansum(np.where(w, data, 0), axis=-1)
+        if name == "any":
+            return np.any(w & (data != 0), axis=-1)
         out = np.empty(data.shape[:-1], dtype=float if name == "mean" else self.data.dtype)
         for idx in np.ndindex(data.shape[:-1]):
             with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
@@ -294,7 +298,7 @@ class WcsNDMap(Map):
                 data = data.astype(self.data.dtype)
         return RegionNDMap(geom=geom, data=data, unit=self.unit, meta=dict(self.meta))
 
-    def reduce_regions(self, regions, func="sum", weights=None):
+    def reduce_regions(self, regions, func="sum", weights=None, matrix=None):
         """Reduce the map in many regions at once (vectorised flux-profile path).
 
         One sparse ``(n_regions, n_pixels)`` membership matrix is built (each region is
@@ -311,6 +315,9 @@ class WcsNDMap(Map):
         weights : `WcsNDMap` or array, optional
             Float weights multiply the data; boolean weights select pixels per plane
             (``mean``, ``all`` and ``npix`` then count only selected pixels).
+        matrix : `scipy.sparse.csr_matrix`, optional
+            Precomputed `WcsGeom.region_mask_matrix` of ``regions`` (any map with the
+            same spatial pixels can reuse it).
 
         Returns
         -------
@@ -334,8 +341,14 @@ class WcsNDMap(Map):
             raise DatasetError(f"reduce_regions supports sum, mean, any, all, npix; got {func!r}")
         name = name or "npix"
         regions = list(regions) if not isinstance(regions, str) else [regions]
-        matrix = self.geom.region_mask_matrix(regions)
+        if matrix is None:
+            matrix = self.geom.region_mask_matrix(regions)
         ny, nx = self.geom.data_shape[-2:]
+        if matrix.shape != (len(regions), ny * nx):
+            raise DatasetError(
+                f"reduce_regions: matrix shape {matrix.shape} does not match "
+                f"{len(regions)} regions and {ny * nx} pixels"
+            )
         planes_shape = self.geom.data_shape[:-2]
         n_planes = int(np.prod(planes_shape))
         data = self.data.reshape(n_planes, ny * nx)

@@ -54,6 +54,8 @@ class ParameterSpec:
         Normalisation-like parameter.
     interp : {"lin", "log"}
         Preferred scan spacing.
+    transform : {None, "log"}
+        Optimiser space (see `Parameter`).
     """
 
     name: str
@@ -65,6 +67,7 @@ class ParameterSpec:
     frozen: bool = False
     is_norm: bool = False
     interp: str = "lin"
+    transform: str | None = None
 
     def make(self, value=None) -> Parameter:
         """Create the Parameter, with ``value`` (number, string or Quantity) if given."""
@@ -97,6 +100,7 @@ class ParameterSpec:
             frozen=self.frozen,
             is_norm=self.is_norm,
             interp=self.interp,
+            transform=self.transform,
         )
         par.autoscale()
         return par
@@ -295,8 +299,11 @@ class ModelBase:
         for name, par in self._params.items():
             data = par.to_dict()
             data["name"] = name
+            spec = specs.get(name)
+            if par.transform != (spec.transform if spec is not None else None):
+                data["transform"] = par.transform
             if not full_output:
-                data = _trim_defaults(data, specs.get(name))
+                data = _trim_defaults(data, spec)
             params.append(data)
         return {"type": self.type, "parameters": params}
 
@@ -338,6 +345,7 @@ def _trim_defaults(data: dict, spec: ParameterSpec | None) -> dict:
             out[key] = value
     if data["frozen"] != (spec.frozen if spec is not None else False):
         out["frozen"] = data["frozen"]
-    if "prior" in data:
-        out["prior"] = data["prior"]
+    for key in ("prior", "transform"):
+        if key in data:
+            out[key] = data[key]
     return out

@@ -33,6 +33,7 @@ _PARAMETER_KEYS = {
     "scale",
     "is_norm",
     "interp",
+    "transform",
     "scan_min",
     "scan_max",
     "scan_n_values",
@@ -163,6 +164,10 @@ def _apply_entry(par: Parameter, entry: dict, here: str) -> None:
         if entry["interp"] not in ("lin", "log"):
             raise ModelError(f"{here}: interp={entry['interp']!r}; use 'lin' or 'log'")
         par.interp = entry["interp"]
+    if "transform" in entry:
+        if entry["transform"] not in (None, "log"):
+            raise ModelError(f"{here}: transform={entry['transform']!r}; use null or 'log'")
+        par.transform = entry["transform"]
     if "is_norm" in entry:
         par.is_norm = bool(entry["is_norm"])
     if entry.get("link") is not None:

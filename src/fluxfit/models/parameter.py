@@ -113,6 +113,10 @@ class Parameter:
         True for a normalisation-like parameter (used by estimators).
     interp : {"lin", "log"}
         Preferred spacing for scans.
+    transform : {None, "log"}
+        Space in which optimisers vary the parameter: ``"log"`` makes them see
+        ``log10(value)`` (for positive normalisations spanning decades, as
+        astromodels' log10 transformation); None, ``value / scale``.
     """
 
     def __init__(
@@ -128,6 +132,7 @@ class Parameter:
         scale: float = 1.0,
         is_norm: bool = False,
         interp: str = "lin",
+        transform: str | None = None,
     ):
         if not isinstance(name, str) or not name:
             raise ParameterError(f"a parameter name must be a non-empty string, got {name!r}")
@@ -153,6 +158,7 @@ class Parameter:
         if interp not in ("lin", "log"):
             raise ParameterError(f"Parameter {name!r}: interp={interp!r}; use 'lin' or 'log'")
         self.interp = interp
+        self.transform = transform
 
     # ------------------------------------------------------------------ value
     def _parse_quantity_string(self, text: str):
@@ -314,6 +320,19 @@ class Parameter:
                 f"Parameter {self.name!r}: bounds [{low}, {high}] exclude the value {self._value}"
             )
         self._min, self._max = low, high
+
+    @property
+    def transform(self) -> str | None:
+        """Optimiser space: None (``value / scale``) or ``"log"`` (``log10(value)``)."""
+        return self._transform
+
+    @transform.setter
+    def transform(self, transform):
+        if transform not in (None, "log"):
+            raise ParameterError(
+                f"Parameter {self.name!r}: transform={transform!r}; use None or 'log'"
+            )
+        self._transform = transform
 
     # ------------------------------------------------------ error, scale, ...
     @property

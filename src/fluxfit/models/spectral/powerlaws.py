@@ -202,7 +202,9 @@ class PowerLawFluxSpectralModel(SpectralModel):
 
     tag = ("PowerLawFluxSpectralModel", "Powerlaw_flux")
     _parameter_specs = (
-        ParameterSpec("F", 1.0, "cm-2 s-1", min=1e-30, max=1e3, is_norm=True, interp="log"),
+        ParameterSpec(
+            "F", 1.0, "cm-2 s-1", min=1e-30, max=1e3, is_norm=True, interp="log", transform="log"
+        ),
         ParameterSpec("index", -2.0, min=-10.0, max=10.0),
         ParameterSpec("a", 1.0, "keV", canonical_unit="TeV", frozen=True),
         ParameterSpec("b", 100.0, "keV", canonical_unit="TeV", frozen=True),
