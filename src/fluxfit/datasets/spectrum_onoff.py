@@ -296,32 +296,45 @@ class SpectrumDatasetOnOff(SpectrumDataset):
         exposure=1.0 * u.s,
         random_state=None,
         integration: str = "exact",
+        background_mode: str = "threeml",
     ) -> SpectrumDatasetOnOff:
         """Simulate an ON/OFF spectrum from a source and a background spectral model.
 
-        The equivalent of 3ML's ``DispersionSpectrumLike.from_function``: both
-        models are folded through ``response`` for ``exposure``; the OFF counts
-        are a Poisson draw of the folded background (``alpha = 1``), the ON counts
-        of source + background.
+        The equivalent of 3ML's ``DispersionSpectrumLike.from_function``: the source
+        is folded through ``response`` for ``exposure`` and the OFF counts have
+        ``alpha = 1``.
+
+        With ``background_mode="threeml"`` (default) the background expectation is
+        what 3ML simulates: the background spectrum integrated over each channel's
+        energy range without the response (counts per channel for ``exposure``), and
+        then profiled against an empty fake observation, which halves it
+        (``mu_bkg = n_off / (1 + alpha)``). ON counts are Poisson(source + mu_bkg),
+        OFF counts Poisson(mu_bkg). This reproduces the count levels of the seed's
+        simulated spectra. With ``background_mode="folded"`` the background model is
+        folded through the response like the source and used as is.
 
         Parameters
         ----------
         name : str
             Dataset name.
         source_model, background_model : `~fluxfit.models.SpectralModel`
-            Source and background photon spectra (the background seen through
-            the same response, as in 3ML).
+            Source and background photon spectra.
         response : `~fluxfit.irf.EnergyDispersionMatrix` or `~fluxfit.datasets.RMF` or path
-            The response (an RSP includes the effective area; an RMF of
-            probabilities needs the area folded in already).
+            The response (an RSP includes the effective area).
         exposure : Quantity
             Exposure time (3ML uses 1 s).
         random_state : int or Generator, optional
             Seed.
+        background_mode : {"threeml", "folded"}
+            How the background expectation is made (see above).
         """
         from fluxfit.datasets.ogip import read_rmf
         from fluxfit.models import Models, SkyModel
 
+        if background_mode not in ("threeml", "folded"):
+            raise DatasetError(
+                f"from_function: background_mode={background_mode!r}; use 'threeml' or 'folded'"
+            )
         if isinstance(response, str | Path):
             response = read_rmf(response)
         if isinstance(response, RMF):
@@ -341,15 +354,18 @@ class SpectrumDatasetOnOff(SpectrumDataset):
             integration=integration,
         )
         rng = _rng(random_state)
-        dataset.models = Models(
-            [SkyModel(background_model.copy(), name=f"{name}-simulated-background")]
-        )
-        npred_bkg = dataset.npred_signal()
-        dataset.models = Models([SkyModel(source_model.copy(), name=f"{name}-simulated-source")])
+        if background_mode == "folded":
+            dataset.models = Models([SkyModel(background_model.copy(), name=f"{name}-background")])
+            mu_bkg = dataset.npred_signal()
+        else:
+            edges = edisp.energy_edges_tev
+            per_channel = background_model.integral_array(edges[:-1], edges[1:]) * livetime
+            mu_bkg = per_channel / 2.0
+        dataset.models = Models([SkyModel(source_model.copy(), name=f"{name}-source")])
         npred_src = dataset.npred_signal()
         dataset.models = None
-        dataset._counts_off = rng.poisson(npred_bkg).astype(float)
-        dataset.counts = rng.poisson(npred_src + npred_bkg).astype(float)
+        dataset._counts_off = rng.poisson(mu_bkg).astype(float)
+        dataset.counts = rng.poisson(npred_src + mu_bkg).astype(float)
         return dataset
 
     # --------------------------------------------------------------------- I/O
