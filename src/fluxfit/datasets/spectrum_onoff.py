@@ -36,14 +36,7 @@ from fluxfit.datasets.ogip import (
 from fluxfit.datasets.spectrum import SpectrumDataset, _as_array, _rng
 from fluxfit.errors import DatasetError, FormatError
 from fluxfit.irf.response import EffectiveArea, EnergyDispersionMatrix
-from fluxfit.stats import (
-    get_wstat_gof_terms,
-    get_wstat_mu_bkg,
-    pgstat,
-    pgstat_sum,
-    wstat,
-    wstat_sum,
-)
+from fluxfit.stats import WStatSum, get_wstat_mu_bkg, pgstat, pgstat_sum, wstat
 
 __all__ = ["SpectrumDatasetOnOff", "dataset_from_ogip"]
 
@@ -161,16 +154,13 @@ class SpectrumDatasetOnOff(SpectrumDataset):
         n_off = self._counts_off[index]
         alpha = self.alpha[index]
         if self.stat_type == "wstat":
-            gof = float(np.sum(get_wstat_gof_terms(n_on, n_off, check=False)))
-            return ("wstat", n_off, alpha, gof)
+            return WStatSum(n_on, n_off, alpha)
         return ("pgstat", alpha * n_off, alpha * self._counts_off_error[index])
 
     def _stat_sum_fit(self, cache, mu_sig):
         extra = cache.extra
-        if extra[0] == "wstat":
-            return wstat_sum(
-                cache.counts, extra[1], extra[2], mu_sig, extra_terms=extra[3], check=False
-            )
+        if isinstance(extra, WStatSum):
+            return extra(mu_sig)
         return pgstat_sum(cache.counts, mu_sig, extra[1], extra[2], check=False)
 
     def npred_background(self) -> np.ndarray:

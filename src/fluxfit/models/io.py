@@ -127,7 +127,7 @@ def _apply_entry(par: Parameter, entry: dict, here: str) -> None:
                     f"{here}: unit {unit!r} is not compatible with {par.unit.to_string()!r}"
                 )
             par._unit = new_unit
-            par._factor_cache = (None, 1.0)
+            par._factor_cache = {}
     low = _number(entry.get("min", par.min), "min", here) if "min" in entry else par.min
     high = _number(entry.get("max", par.max), "max", here) if "max" in entry else par.max
     if "value" not in entry:

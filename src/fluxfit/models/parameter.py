@@ -138,7 +138,7 @@ class Parameter:
             raise ParameterError(f"a parameter name must be a non-empty string, got {name!r}")
         self.name = name
         self._link: ParameterLink | None = None
-        self._factor_cache: tuple = (None, 1.0)
+        self._factor_cache: dict = {}
         if isinstance(value, str) and unit is None:
             value = self._parse_quantity_string(value)
         if isinstance(value, u.Quantity) and unit is None:
@@ -254,13 +254,13 @@ class Parameter:
         self._max *= factor
         self._error *= factor
         self._unit = new
-        self._factor_cache = (None, 1.0)
+        self._factor_cache = {}
 
     def factor_to(self, unit: u.UnitBase) -> float:
         """Multiplicative factor converting this parameter's unit to ``unit`` (cached)."""
-        cached_unit, factor = self._factor_cache
-        if cached_unit is unit:
-            return factor
+        entry = self._factor_cache.get(id(unit))
+        if entry is not None and entry[0] is unit:
+            return entry[1]
         try:
             factor = self._unit.to(unit)
         except u.UnitConversionError:
@@ -268,7 +268,7 @@ class Parameter:
                 f"Parameter {self.name!r}: unit {self._unit.to_string()!r} is not "
                 f"convertible to {unit.to_string()!r}"
             ) from None
-        self._factor_cache = (unit, factor)
+        self._factor_cache[id(unit)] = (unit, factor)
         return factor
 
     # ----------------------------------------------------------------- bounds
@@ -448,6 +448,7 @@ class Parameter:
         """An independent copy (a link is kept, pointing to the same master)."""
         new = Parameter.__new__(Parameter)
         new.__dict__.update(self.__dict__)
+        new._factor_cache = {}
         return new
 
     def to_dict(self) -> dict:

@@ -81,7 +81,7 @@ from fluxfit.stats.threeml import (
     threeml_pgstat_constant,
     threeml_wstat_constant,
 )
-from fluxfit.stats.wstat import get_wstat_gof_terms, get_wstat_mu_bkg, wstat, wstat_sum
+from fluxfit.stats.wstat import WStatSum, get_wstat_gof_terms, get_wstat_mu_bkg, wstat, wstat_sum
 
 __all__ = [
     "TRUNCATION_VALUE",
@@ -92,6 +92,7 @@ __all__ = [
     "cstat_cash_offset",
     "wstat",
     "wstat_sum",
+    "WStatSum",
     "get_wstat_mu_bkg",
     "get_wstat_gof_terms",
     "pgstat",

@@ -329,3 +329,77 @@ def wstat_sum(
         raise shape_error(
             "wstat_sum", exc, n_on=n_on, n_off=n_off, alpha=alpha, mu_sig=mu_sig
         ) from exc
+
+
+class WStatSum:
+    """W-statistic summed over bins, for fixed data: the fast path of fits.
+
+    The data-only parts (``alpha (n_on + n_off)``, ``4 alpha (1 + alpha) n_off``,
+    the goodness-of-fit terms, the bins with non-zero counts) are computed once;
+    a call then costs about a dozen array operations on the model counts. The
+    numbers equal `wstat_sum` (same formula, same ``0 ln 0`` handling).
+
+    Parameters
+    ----------
+    n_on, n_off : array (n,)
+        ON and OFF counts (validated here once).
+    alpha : float or array (n,)
+        ON/OFF exposure ratio, > 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fluxfit.stats import WStatSum, wstat_sum
+    >>> n_on, n_off = np.array([5.0, 0.0, 3.0]), np.array([10.0, 3.0, 0.0])
+    >>> stat = WStatSum(n_on, n_off, 0.2)
+    >>> mu = np.array([[3.0, 0.5, 1.0], [1.0, 0.0, 2.0]])
+    >>> bool(np.allclose(stat(mu), wstat_sum(n_on, n_off, 0.2, mu)))
+    True
+    """
+
+    def __init__(self, n_on, n_off, alpha):
+        n_on = as_counts(n_on, "n_on", "WStatSum", True)
+        n_off = as_counts(n_off, "n_off", "WStatSum", True)
+        alpha = as_positive(alpha, "alpha", "WStatSum", True, allow_zero=False)
+        n_on, n_off, alpha = np.broadcast_arrays(n_on, n_off, alpha)
+        self._alpha = np.array(alpha, dtype=float)
+        self._one_plus_alpha = 1.0 + self._alpha
+        self._c0 = self._alpha * (n_on + n_off)
+        self._d0 = 4.0 * self._alpha * self._one_plus_alpha * n_off
+        self._inverse = 0.5 / (self._alpha * self._one_plus_alpha)
+        on = n_on > 0
+        off = n_off > 0
+        self._on_index = None if on.all() else np.flatnonzero(on)
+        self._off_index = None if off.all() else np.flatnonzero(off)
+        self._n_on = np.ascontiguousarray(n_on[on])
+        self._n_off = np.ascontiguousarray(n_off[off])
+        self._gof = float(np.sum(_gof_terms(n_on, n_off)))
+        self.n_bins = n_on.size
+
+    def mu_bkg(self, mu_sig):
+        """Profiled OFF background for model counts ``mu_sig`` (..., n)."""
+        root = self._c0 - self._one_plus_alpha * mu_sig
+        mu_bkg = root * root
+        mu_bkg += self._d0 * mu_sig
+        _sqrt(mu_bkg, out=mu_bkg)
+        mu_bkg += root
+        _maximum(mu_bkg, 0.0, out=mu_bkg)
+        mu_bkg *= self._inverse
+        return mu_bkg
+
+    def __call__(self, mu_sig):
+        """Summed W-stat for model counts ``mu_sig`` of shape (n,) or (k, n)."""
+        mu_sig = np.asarray(mu_sig, dtype=float)
+        mu_bkg = self.mu_bkg(mu_sig)
+        mu_on = self._alpha * mu_bkg
+        mu_on += mu_sig
+        total = mu_sig.sum(axis=-1) + mu_bkg @ self._one_plus_alpha
+        if self._on_index is not None:
+            mu_on = mu_on[..., self._on_index]
+        if self._off_index is not None:
+            mu_bkg = mu_bkg[..., self._off_index]
+        mu_on += 1e-300
+        mu_bkg += 1e-300
+        total -= np.log(mu_on, out=mu_on) @ self._n_on
+        total -= np.log(mu_bkg, out=mu_bkg) @ self._n_off
+        return 2.0 * total + self._gof
