@@ -23,56 +23,24 @@ import argparse
 import datetime
 import itertools
 import logging
-import os
-import platform
-import re
-import subprocess
 import sys
-import time
 import warnings
-from pathlib import Path
 
 import astropy.units as u
 import numpy as np
 
+import _common
 from fluxfit.models import BlackbodySpectralModel, PowerLawFluxSpectralModel
 from fluxfit.models.spectral import integrate as quadrature
 
 KEV = 1e-9  # TeV
 HEADING = "## Models (bench/bench_models.py)"
-RESULTS = Path(__file__).with_name("RESULTS.md")
+RESULTS = _common.RESULTS
+timed = _common.timed
+machine = _common.machine
 
 
 # ----------------------------------------------------------------------------- helpers
-def timed(func, repeats: int) -> tuple[float, float]:
-    """(min, median) wall time of one call, in ms, after a warm-up call."""
-    func()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - start)
-    return 1e3 * min(times), 1e3 * float(np.median(times))
-
-
-def machine() -> dict:
-    uname = subprocess.run(["uname", "-a"], capture_output=True, text=True).stdout.strip()
-    cpu = ""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-        match = re.search(r"model name\s*:\s*(.+)", text)
-        cpu = match.group(1).strip() if match else ""
-    except OSError:
-        pass
-    return {
-        "uname": uname or platform.platform(),
-        "nproc": os.cpu_count(),
-        "cpu": cpu,
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-    }
-
-
 def workload_inputs():
     energy_kev = np.geomspace(1.0, 1e3, 1_000_000)
     edges_kev = np.geomspace(1.0, 1e3, 10_001)
@@ -316,14 +284,7 @@ def format_table(fluxfit, peer, peer_label):
 
 
 def write_section(text: str) -> None:
-    content = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    pattern = re.compile(rf"^{re.escape(HEADING)}\n.*?(?=^## |\Z)", re.S | re.M)
-    section = text.rstrip() + "\n\n"
-    if pattern.search(content):
-        content = pattern.sub(lambda _: section, content)
-    else:
-        content = content.rstrip() + "\n\n" + section
-    RESULTS.write_text(content.rstrip() + "\n")
+    _common.write_section(HEADING, text)
 
 
 def main(argv=None):

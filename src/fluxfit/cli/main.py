@@ -24,11 +24,20 @@ def build_parser() -> argparse.ArgumentParser:
         description="Likelihood analysis of X-ray and gamma-ray sources.",
     )
     parser.add_argument("--version", action="version", version=f"fluxfit {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        default=argparse.SUPPRESS,  # keeps a --quiet given before the command
+        help="print only warnings and errors",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="print only warnings and errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     demo = sub.add_parser(
         "demo",
+        parents=[common],
         help="run the built-in demonstration analysis",
         description=(
             "Build the two-source model of the 3ML 'multiple sources' tutorial (blackbody, "
