@@ -320,3 +320,22 @@ def test_bad_inputs_are_named():
         SpectrumDataset(counts=[1, np.nan, 1], exposure=np.ones(3), edisp=edisp, name="x")
     with pytest.raises(DatasetError, match="negative"):
         SpectrumDataset(counts=[1, -1, 1], exposure=np.ones(3), edisp=edisp, name="x")
+
+
+def test_grouping_preserves_totals(hess_runs):
+    run = hess_runs[0]
+    grouped = run.group_by_counts(5)
+    assert grouped.n_channels < run.n_channels
+    assert grouped.counts.sum() == run.counts.sum()
+    assert grouped.counts_off.sum() == run.counts_off.sum()
+    assert grouped.background.sum() == pytest.approx(run.background.sum())
+    # the response summed over channels is unchanged
+    assert np.allclose(grouped.edisp.to_dense().sum(1), run.edisp.to_dense().sum(1))
+    # a group is safe only if all its channels are
+    coarse = run.group_by_edges(np.geomspace(0.5, 100, 8) * u.TeV)
+    assert coarse.n_channels <= 9
+    assert coarse.mask_safe.sum() < coarse.n_channels
+    with pytest.raises(DatasetError, match="consecutive"):
+        run.group(np.r_[np.zeros(40), np.ones(20), np.zeros(20)])
+    with pytest.raises(DatasetError, match="no GROUPING"):
+        run.group_ogip()

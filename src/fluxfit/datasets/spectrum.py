@@ -506,6 +506,88 @@ class SpectrumDataset(Dataset):
         rng = _rng(random_state)
         self.counts = rng.poisson(self.npred()).astype(float)
 
+    # --------------------------------------------------------------- grouping
+    def group(self, groups, name: str | None = None):
+        """A dataset whose channels are groups of consecutive channels of this one.
+
+        Parameters
+        ----------
+        groups : array of int (n_chan,)
+            Group label of each channel; channels with the same label must be
+            consecutive. Counts (and OFF counts, background) are summed, the
+            dispersion columns are summed, a group is safe only if all its channels
+            are safe, and in the fit if any of its channels is.
+        name : str, optional
+            Name of the new dataset.
+        """
+        groups = np.asarray(groups)
+        if groups.shape != (self.n_channels,):
+            raise DatasetError(
+                f"{self.name}: groups has shape {groups.shape}, expected ({self.n_channels},)"
+            )
+        starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
+        if np.unique(groups).size != starts.size:
+            raise DatasetError(f"{self.name}: channels of a group must be consecutive")
+        return self._regroup(starts, name)
+
+    def group_by_edges(self, energy_edges, name: str | None = None):
+        """Group channels into coarser energy bins, edges snapped to channel edges."""
+        table = self.energy_axis.group_table(u.Quantity(energy_edges))
+        labels = np.full(self.n_channels, -1)
+        for row in table:
+            labels[int(row["idx_min"]) : int(row["idx_max"]) + 1] = int(row["group_idx"])
+        return self.group(labels, name=name)
+
+    def group_by_counts(self, min_counts: float, name: str | None = None, use_off: bool = False):
+        """Group consecutive channels until each group has at least ``min_counts``.
+
+        Uses the ON counts (or the OFF counts with ``use_off=True``, as 3ML's
+        ``rebin_on_background``); a last group below the threshold joins the previous one.
+        """
+        values = self.counts_off if use_off else self._counts
+        labels = np.zeros(self.n_channels, dtype=int)
+        label, total = 0, 0.0
+        for i, value in enumerate(values):
+            labels[i] = label
+            total += value
+            if total >= min_counts:
+                label, total = label + 1, 0.0
+        if total < min_counts and label > 0:
+            labels[labels == label] = label - 1
+        return self.group(labels, name=name)
+
+    def group_ogip(self, name: str | None = None):
+        """Apply the OGIP GROUPING column read from the PHA file (1 starts a group)."""
+        grouping = self.meta.get("grouping")
+        if grouping is None:
+            raise DatasetError(f"{self.name}: the file had no GROUPING column")
+        return self.group(np.cumsum(np.asarray(grouping) == 1), name=name)
+
+    def _regroup(self, starts, name):
+        kwargs = self._init_kwargs()
+        dense = self._edisp.to_dense()
+        edges = self._edisp.energy_edges
+        new_edges = u.Quantity(np.append(edges.value[starts], edges.value[-1]), edges.unit)
+        kwargs["edisp"] = EnergyDispersionMatrix(
+            self._edisp.energy_true_edges, new_edges, np.add.reduceat(dense, starts, axis=1)
+        )
+        for key in ("counts", "background", "counts_off") + self._summed_keys():
+            value = kwargs.get(key)
+            if isinstance(value, np.ndarray):
+                kwargs[key] = np.add.reduceat(value, starts)
+        kwargs["mask_safe"] = np.logical_and.reduceat(self.mask_safe, starts)
+        if self._mask_fit is not None:
+            kwargs["mask_fit"] = np.logical_or.reduceat(self._mask_fit, starts)
+        self._regroup_extra(kwargs, starts)
+        kwargs["name"] = name or self.name
+        return type(self)(**kwargs)
+
+    def _summed_keys(self) -> tuple:
+        return ()
+
+    def _regroup_extra(self, kwargs, starts) -> None:
+        """Subclass hook: non-additive per-channel quantities."""
+
     # ---------------------------------------------------------------- stacking
     def _check_stackable(self, other) -> None:
         if type(other) is not type(self):

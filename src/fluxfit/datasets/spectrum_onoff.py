@@ -226,6 +226,24 @@ class SpectrumDatasetOnOff(SpectrumDataset):
         )
         return kwargs
 
+    def _regroup_extra(self, kwargs, starts) -> None:
+        # the group's alpha is the OFF-count weighted mean (background preserved)
+        background = np.add.reduceat(self.alpha * self._counts_off, starts)
+        counts_off = kwargs["counts_off"]
+        acceptance = np.maximum.reduceat(self._acceptance, starts)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            alpha_mean = np.add.reduceat(self.alpha, starts) / np.diff(
+                np.r_[starts, self.n_channels]
+            )
+            alpha = np.where(counts_off > 0, background / counts_off, alpha_mean)
+            kwargs["acceptance_off"] = np.where(alpha > 0, acceptance / alpha, 0.0)
+        kwargs["acceptance"] = acceptance
+        if self._counts_off_error is not None:
+            # errors of the group's background estimate in OFF units
+            variance = np.add.reduceat((self.alpha * self._counts_off_error) ** 2, starts)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                kwargs["counts_off_error"] = np.where(alpha > 0, np.sqrt(variance) / alpha, 0.0)
+
     # ---------------------------------------------------------------- stacking
     def stack(self, other, name: str | None = None):
         """Stack two ON/OFF datasets as Gammapy does.
@@ -461,6 +479,7 @@ def dataset_from_ogip(
             name = f"{name}_{spectrum.spectrum_number}"
     meta = {
         "pha_file": str(pha_path),
+        "grouping": None if spectrum.grouping is None else spectrum.grouping.copy(),
         "first_channel": int(spectrum.channels[0]) if spectrum.channels.size else 1,
         **{k: v for k, v in spectrum.meta.items() if k != "name"},
     }
