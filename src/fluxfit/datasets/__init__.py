@@ -5,6 +5,8 @@ read_rmf and the matching writers, returning plain containers.
 """
 
 from fluxfit.datasets.core import Dataset, Datasets
+from fluxfit.datasets.flux_points import FluxPoints
+from fluxfit.datasets.flux_points_dataset import FluxPointsDataset
 from fluxfit.datasets.ogip import (
     ARF,
     RMF,
@@ -26,6 +28,8 @@ from fluxfit.datasets.spectrum import SpectrumDataset
 from fluxfit.datasets.spectrum_onoff import SpectrumDatasetOnOff
 
 __all__ = [
+    "FluxPoints",
+    "FluxPointsDataset",
     "Dataset",
     "Datasets",
     "SpectrumDataset",

@@ -130,6 +130,11 @@ def _prefix(sed_type: str) -> str:
     return "norm" if sed_type == "likelihood" else sed_type
 
 
+def _is_sed_name(name: str, prefix: str) -> bool:
+    """Whether ``name`` is the SED value or one of its errors/limits (``dnde``, ``dnde_ul``...)."""
+    return name == prefix or (name.startswith(prefix) and name[len(prefix) :] in _NORM_SUFFIXES)
+
+
 def all_quantities(sed_type: str) -> list[str]:
     """Names of the quantities a table of ``sed_type`` may hold, in column order.
 
@@ -225,6 +230,11 @@ class FluxPoints:
     filter_success_nan : bool
         Set ``norm`` and ``norm_err`` (and what derives from them) to NaN where
         ``success`` is False.
+    reference_fluxes : dict, optional
+        Reference values per energy bin, ``{"dnde": ..., "flux": ..., "eflux": ...}``
+        in `DEFAULT_UNIT` (a likelihood table's ``ref_dnde``, ``ref_flux``,
+        ``ref_eflux``). When given they are the conversion factors instead of the
+        reference model's values (lossless round trip of likelihood tables).
 
     Examples
     --------
@@ -249,6 +259,7 @@ class FluxPoints:
         meta: dict | None = None,
         gti=None,
         filter_success_nan: bool = True,
+        reference_fluxes: dict | None = None,
     ):
         axes = _as_axes(axes)
         keys = list(data)
@@ -280,6 +291,7 @@ class FluxPoints:
         self.meta.setdefault("sed_type_init", sed_type)
         self.gti = gti
         self.filter_success_nan = bool(filter_success_nan)
+        self._reference_fluxes = self._validate_reference_fluxes(reference_fluxes)
 
     # ---------------------------------------------------------------- checks
     @property
@@ -289,10 +301,9 @@ class FluxPoints:
     def _validate(self, data: dict, sed_type: str) -> dict:
         allowed = set(all_quantities(sed_type)) | {"norm_scan"}
         prefix = _prefix(sed_type)
-        required = prefix
-        if required not in data:
+        if prefix not in data:
             raise DatasetError(
-                f"FluxPoints: SED type {sed_type!r} needs the quantity {required!r}; "
+                f"FluxPoints: SED type {sed_type!r} needs the quantity {prefix!r}; "
                 f"got {sorted(data)}"
             )
         shape = self._data_shape
@@ -305,7 +316,7 @@ class FluxPoints:
                 )
             if values is None:
                 continue
-            if name.startswith(prefix) and sed_type != "likelihood":
+            if _is_sed_name(name, prefix) and sed_type != "likelihood":
                 unit = DEFAULT_UNIT[sed_type]
             else:
                 unit = u.dimensionless_unscaled
@@ -320,6 +331,26 @@ class FluxPoints:
                     f"FluxPoints: norm_scan has {scan.shape[-1]} values, stat_scan {n_scan}"
                 )
         return out
+
+    def _validate_reference_fluxes(self, fluxes):
+        if fluxes is None:
+            return None
+        n = self.energy_axis.nbin
+        out = {}
+        for key, values in fluxes.items():
+            if key not in ("dnde", "flux", "eflux"):
+                raise DatasetError(
+                    f"FluxPoints: reference_fluxes keys are 'dnde', 'flux', 'eflux', got {key!r}"
+                )
+            if values is None:
+                continue
+            array = _as_array(f"ref_{key}", values, DEFAULT_UNIT[key], (n,))
+            if array.shape != (n,):
+                raise DatasetError(
+                    f"FluxPoints: ref_{key} has shape {array.shape}, expected ({n},)"
+                )
+            out[key] = array
+        return out or None
 
     # ------------------------------------------------------------ properties
     @property
@@ -363,7 +394,7 @@ class FluxPoints:
         for name in self._data:
             if name == "norm_scan":
                 continue
-            out.append("norm" + name[len(prefix) :] if name.startswith(prefix) else name)
+            out.append("norm" + name[len(prefix) :] if _is_sed_name(name, prefix) else name)
         return out
 
     def _key(self, suffix: str) -> str:
@@ -442,6 +473,13 @@ class FluxPoints:
     def _ref(self, sed_type: str) -> np.ndarray:
         """Reference values per energy bin in `DEFAULT_UNIT` (plain floats)."""
         e_ref, e_min, e_max = self._energies_tev()
+        table = self._reference_fluxes
+        if table is not None:
+            key = "dnde" if sed_type in ("norm", "likelihood") else sed_type
+            if key in table:
+                return table[key]
+            if key == "e2dnde" and "dnde" in table:
+                return table["dnde"] * e_ref**2 * _TEV_TO_ERG
         model = self._reference_model
         with np.errstate(invalid="ignore", divide="ignore"):
             if sed_type in ("dnde", "norm", "likelihood"):
@@ -637,7 +675,11 @@ class FluxPoints:
                 data[name] = values
             else:
                 data[name] = values[index]
-        return self._new(data, axes)
+        fluxes = None
+        if self._reference_fluxes is not None:
+            energy_slice = slices.get("energy", slice(None))
+            fluxes = {k: v[energy_slice] for k, v in self._reference_fluxes.items()}
+        return self._new(data, axes, reference_fluxes=fluxes)
 
     def slice_by_energy(self, energy_min=None, energy_max=None) -> FluxPoints:
         """Flux points of the bins whose reference energy lies in ``[energy_min, energy_max]``."""
@@ -654,22 +696,42 @@ class FluxPoints:
             )
         return self.slice_by_idx({"energy": slice(int(idx[0]), int(idx[-1]) + 1)})
 
-    def _new(self, data, axes, reference_model=None) -> FluxPoints:
+    def _new(self, data, axes, reference_model=None, reference_fluxes=None) -> FluxPoints:
         return type(self)(
             data=data,
             axes=axes,
-            reference_model=reference_model or self._reference_model,
+            reference_model=self._reference_model if reference_model is None else reference_model,
             sed_type=self._sed_type_init,
             meta=dict(self.meta),
             gti=self.gti,
             filter_success_nan=self.filter_success_nan,
+            reference_fluxes=reference_fluxes,
         )
 
     def copy(self, reference_model=None) -> FluxPoints:
-        """Deep copy; a new ``reference_model`` changes the converted fluxes (handle with care)."""
+        """Deep copy; a new ``reference_model`` changes the fluxes (handle with care).
+
+        As in Gammapy, the norms are kept and the SED values become
+        ``norm * new reference``. Tabulated reference fluxes (``reference_fluxes``)
+        are dropped with a new model.
+        """
         data = {k: v.copy() for k, v in self._data.items()}
-        model = reference_model if reference_model is not None else self._reference_model.copy()
-        return self._new(data, self._axes, _spectral_model(model, "FluxPoints.copy"))
+        if reference_model is None:
+            model = self._reference_model.copy()
+            fluxes = self._reference_fluxes
+            fluxes = None if fluxes is None else {k: v.copy() for k, v in fluxes.items()}
+            return self._new(data, self._axes, model, fluxes)
+        model = _spectral_model(reference_model, "FluxPoints.copy")
+        new = self._new(data, self._axes, model, None)
+        init = self._sed_type_init
+        if init != "likelihood":
+            with np.errstate(invalid="ignore", divide="ignore"):
+                factor = new._ref(init) / self._ref(init)
+            for suffix in _NORM_SUFFIXES:
+                key = init + suffix
+                if key in new._data:
+                    new._data[key] = new._data[key] * factor
+        return new
 
     def to_sed_type(self, sed_type: str) -> dict:
         """All available quantities of ``sed_type`` as a dict (Quantities for SED values)."""

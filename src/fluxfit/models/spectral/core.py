@@ -367,6 +367,49 @@ class SpectralModel(ModelBase):
         values = np.broadcast_to(values, (k,) + emin.shape)
         return u.Quantity(values, self.eflux_unit if energy_flux else self.flux_unit)
 
+    # ------------------------------------------------------------------ plots
+    def plot(
+        self, energy_bounds=None, ax=None, sed_type="dnde", energy_power=0, n_points=100, **kwargs
+    ):
+        """Plot the spectrum between ``energy_bounds`` (see `fluxfit.plotting.spectral`)."""
+        from fluxfit.plotting.spectral import plot_spectrum
+
+        return plot_spectrum(
+            self,
+            ax=ax,
+            energy_bounds=energy_bounds,
+            sed_type=sed_type,
+            energy_power=energy_power,
+            n_points=n_points,
+            **kwargs,
+        )
+
+    def plot_error(
+        self,
+        energy_bounds=None,
+        ax=None,
+        sed_type="dnde",
+        energy_power=0,
+        n_points=100,
+        parameters=None,
+        covariance=None,
+        **kwargs,
+    ):
+        """Plot the 1-sigma butterfly from the covariance (see `fluxfit.plotting.spectral`)."""
+        from fluxfit.plotting.spectral import plot_error
+
+        return plot_error(
+            self,
+            ax=ax,
+            energy_bounds=energy_bounds,
+            sed_type=sed_type,
+            energy_power=energy_power,
+            n_points=n_points,
+            parameters=parameters,
+            covariance=covariance,
+            **kwargs,
+        )
+
     # ------------------------------------------------------------- operators
     def __add__(self, other):
         if not isinstance(other, SpectralModel):
