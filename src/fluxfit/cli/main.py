@@ -52,6 +52,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="output folder (default: a new folder fluxfit-demo-<time> in the working directory)",
     )
     demo.add_argument("--overwrite", action="store_true", help="replace files in an existing DIR")
+
+    info = sub.add_parser(
+        "info",
+        parents=[common],
+        help="describe a file fluxfit reads",
+        description=(
+            "Describe an OGIP spectrum, background, ARF or RMF/RSP, a DL3 index table or event "
+            "list, a map dataset, flux points, a models or datasets YAML, or saved results."
+        ),
+    )
+    info.add_argument("file", metavar="FILE", help="the file to describe")
     return parser
 
 
@@ -72,6 +83,11 @@ def main(argv=None) -> int:
             from fluxfit.cli.demo import run_demo
 
             run_demo(args.out, overwrite=args.overwrite, quiet=args.quiet)
+            return 0
+        if args.command == "info":
+            from fluxfit.cli.info import describe
+
+            print(describe(args.file))
             return 0
     except FluxfitError as exc:
         print(f"fluxfit {args.command}: error: {exc}", file=sys.stderr)
