@@ -7,6 +7,8 @@ read_rmf and the matching writers, returning plain containers.
 from fluxfit.datasets.core import Dataset, Datasets
 from fluxfit.datasets.flux_points import FluxPoints
 from fluxfit.datasets.flux_points_dataset import FluxPointsDataset
+from fluxfit.datasets.io import read_datasets, register_dataset_io, write_datasets
+from fluxfit.datasets.map import MapDataset
 from fluxfit.datasets.ogip import (
     ARF,
     RMF,
@@ -28,6 +30,10 @@ from fluxfit.datasets.spectrum import SpectrumDataset
 from fluxfit.datasets.spectrum_onoff import SpectrumDatasetOnOff
 
 __all__ = [
+    "MapDataset",
+    "read_datasets",
+    "register_dataset_io",
+    "write_datasets",
     "FluxPoints",
     "FluxPointsDataset",
     "Dataset",

@@ -168,6 +168,22 @@ class Datasets:
             total = total + dataset.stat_sum_batch(overrides)
         return np.asarray(total, dtype=float)
 
+    # ----------------------------------------------------------------- files
+    @classmethod
+    def read(cls, filename, filename_models=None) -> Datasets:
+        """Read a datasets YAML (Gammapy layout) and, optionally, its models YAML."""
+        from fluxfit.datasets.io import read_datasets
+
+        return read_datasets(filename, filename_models)
+
+    def write(self, path, prefix: str = "", overwrite: bool = False, write_covariance: bool = True):
+        """Write the datasets YAML, the models YAML (+ covariance) and one file per dataset."""
+        from fluxfit.datasets.io import write_datasets
+
+        return write_datasets(
+            self, path, prefix=prefix, overwrite=overwrite, write_covariance=write_covariance
+        )
+
     def stack_reduce(self, name: str | None = None):
         """All datasets stacked into one (see each dataset type's ``stack``).
 

@@ -24,9 +24,14 @@ from fluxfit.irf.gadf import (
     load_irf_dict_from_file,
     read_irf,
 )
+from fluxfit.irf.kernels import EDispKernelMap, EDispMap, PSFKernel, PSFMap
 from fluxfit.irf.response import EffectiveArea, EnergyDispersionMatrix, SpectralResponse
 
 __all__ = [
+    "EDispKernelMap",
+    "EDispMap",
+    "PSFKernel",
+    "PSFMap",
     "IRF_REGISTRY",
     "PSF3D",
     "Background2D",

@@ -280,7 +280,9 @@ class PSFKernel:
             images = images[None]
         kernel = self.data.reshape((1,) * (images.ndim - 3) + self.data.shape)
         if images.shape[-3] == 1 and self.data.shape[0] > 1:
-            images = np.broadcast_to(images, images.shape[:-3] + (self.data.shape[0],) + images.shape[-2:])
+            images = np.broadcast_to(
+                images, images.shape[:-3] + (self.data.shape[0],) + images.shape[-2:]
+            )
         return fftconvolve(images, kernel, mode="same", axes=(-2, -1))
 
     def __repr__(self) -> str:
@@ -663,25 +665,26 @@ class EDispMap:
             position = _default_position(self.geom)
         j, i = _nearest_pixel(self.geom, position)
         density = self._data[:, :, j, i]  # (n_true, n_migra)
-        migra = _axis_nodes(self._migra_axis, "")
-        interp = self._migra_axis.interp
-        edges = _node_edges(migra, interp)
-        cumulative = np.cumsum(density * np.diff(edges)[None, :], axis=1)
-        nodes = edges[1:]
+        # Gammapy's Map.integral: cumulative sum (0 first) on the migra edges, padded by
+        # one node with the edge values, interpolated linearly in pixel coordinates
+        axis = self._migra_axis
+        interp = axis.interp
+        edges = _axis_edges(axis, "")
+        cumulative = np.concatenate(
+            [np.zeros((density.shape[0], 1)), np.cumsum(density * np.diff(edges), axis=1)], axis=1
+        )
+        scaled = _scale(edges, interp)
+        padded = np.concatenate(
+            [[2 * scaled[0] - scaled[1]], scaled, [2 * scaled[-1] - scaled[-2]]]
+        )
+        cumulative = np.concatenate([cumulative[:, :1], cumulative, cumulative[:, -1:]], axis=1)
         energy_true = _axis_nodes(self.energy_axis_true, "TeV")
         reco_edges = _axis_edges(energy_axis, "TeV")
-        migra_q = reco_edges[None, :] / energy_true[:, None]  # (n_true, n_reco + 1)
-        grid = _scale(nodes, interp)
+        migra_q = _scale(reco_edges[None, :] / energy_true[:, None], interp)  # (n_true, n_reco+1)
         out = np.empty_like(migra_q)
         for t in range(energy_true.size):
-            idx, w = _linear_weights(grid, _scale(migra_q[t], interp))
-            values = cumulative[t, idx] * (1.0 - w) + cumulative[t, idx + 1] * w
-            out[t] = np.clip(values, 0.0, None)
-        node_edges = _scale(_node_edges(nodes, interp), interp)
-        outside = (_scale(migra_q, interp) < node_edges[0]) | (
-            _scale(migra_q, interp) > node_edges[-1]
-        )
-        out[outside] = 0.0
+            idx, w = _linear_weights(padded, migra_q[t])
+            out[t] = cumulative[t, idx] * (1.0 - w) + cumulative[t, idx + 1] * w
         matrix = np.clip(np.diff(out, axis=1), 0.0, None)
         matrix[matrix < EDISP_THRESHOLD] = 0.0
         return matrix
