@@ -1,1 +1,35 @@
-"""fluxfit.estimators"""
+"""fluxfit.estimators: flux points (and, next, flux profiles) from fitted datasets.
+
+`FluxPointsEstimator` fits the norm of one source in energy groups and returns
+`~fluxfit.datasets.FluxPoints` (re-exported here). Without ``reoptimize`` every
+group is a one-dimensional problem on predicted counts computed once, and all
+groups are solved together (`fluxfit.estimators.norm_solver`).
+
+Examples
+--------
+>>> import astropy.units as u
+>>> from fluxfit.estimators import FluxPointsEstimator
+>>> fpe = FluxPointsEstimator(energy_edges=[1, 10] * u.TeV, source=0)
+>>> fpe.norm.scan_values.size
+11
+"""
+
+from fluxfit.datasets.flux_points import FluxPoints
+from fluxfit.estimators.core import (
+    Estimator,
+    EstimatorError,
+    FluxEstimator,
+    NormParameter,
+)
+from fluxfit.estimators.points import FluxPointsEstimator
+from fluxfit.estimators.scale import ScaleSpectralModel
+
+__all__ = [
+    "Estimator",
+    "EstimatorError",
+    "FluxEstimator",
+    "FluxPoints",
+    "FluxPointsEstimator",
+    "NormParameter",
+    "ScaleSpectralModel",
+]
