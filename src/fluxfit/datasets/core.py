@@ -16,6 +16,7 @@ models whose ``datasets_names`` include it (all, when unset).
 
 from __future__ import annotations
 
+import astropy.units as u
 import numpy as np
 
 from fluxfit.errors import DatasetError
@@ -183,6 +184,12 @@ class Datasets:
         return write_datasets(
             self, path, prefix=prefix, overwrite=overwrite, write_covariance=write_covariance
         )
+
+    def select_time(self, time_min, time_max, atol=1e-6 * u.s) -> Datasets:
+        """The datasets whose good time intervals lie inside ``[time_min, time_max]``."""
+        from fluxfit.datasets.time import select_datasets_time
+
+        return select_datasets_time(self, time_min, time_max, atol)
 
     def stack_reduce(self, name: str | None = None):
         """All datasets stacked into one (see each dataset type's ``stack``).

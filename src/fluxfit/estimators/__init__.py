@@ -22,14 +22,24 @@ from fluxfit.estimators.core import (
     NormParameter,
 )
 from fluxfit.estimators.points import FluxPointsEstimator
+from fluxfit.estimators.profile import FluxProfileEstimator
 from fluxfit.estimators.scale import ScaleSpectralModel
+from fluxfit.estimators.time_resolved import (
+    TimeResolvedSpectroscopyEstimator,
+    TimeResolvedSpectroscopyResult,
+    select_datasets_time,
+)
 
 __all__ = [
+    "TimeResolvedSpectroscopyEstimator",
+    "TimeResolvedSpectroscopyResult",
+    "select_datasets_time",
     "Estimator",
     "EstimatorError",
     "FluxEstimator",
     "FluxPoints",
     "FluxPointsEstimator",
+    "FluxProfileEstimator",
     "NormParameter",
     "ScaleSpectralModel",
 ]
