@@ -21,7 +21,7 @@ ALLOWED = {
     "data": BASE | {"maps", "irf"},
     "datasets": BASE | {"maps", "irf", "models", "stats", "data"},
     "makers": BASE | {"maps", "irf", "models", "stats", "data", "datasets"},
-    "fit": BASE | {"maps", "models", "stats", "datasets"},
+    "fit": BASE | {"maps", "models", "stats", "datasets", "parallel"},
     "results": BASE | {"maps", "models", "stats", "datasets", "fit"},
     "estimators": BASE | {"maps", "irf", "models", "stats", "data", "datasets", "fit", "parallel"},
     "parallel": BASE,
