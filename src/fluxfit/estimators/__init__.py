@@ -22,7 +22,6 @@ from fluxfit.estimators.core import (
     NormParameter,
 )
 from fluxfit.estimators.points import FluxPointsEstimator
-from fluxfit.estimators.profile import FluxProfileEstimator
 from fluxfit.estimators.scale import ScaleSpectralModel
 from fluxfit.estimators.time_resolved import (
     TimeResolvedSpectroscopyEstimator,
@@ -39,7 +38,6 @@ __all__ = [
     "FluxEstimator",
     "FluxPoints",
     "FluxPointsEstimator",
-    "FluxProfileEstimator",
     "NormParameter",
     "ScaleSpectralModel",
 ]
