@@ -123,6 +123,12 @@ class FitResult:
     def to_table(self):
         return self.models.to_parameters_table()
 
+    def to_analysis_results(self, datasets=None):
+        """The result as `~fluxfit.results.AnalysisResults` (saved to disk, fluxes with errors)."""
+        from fluxfit.results import AnalysisResults
+
+        return AnalysisResults.from_fit_result(self, datasets)
+
     def __str__(self) -> str:
         opt = self.optimize_result
         lines = [
