@@ -3,6 +3,7 @@
 Examples
 --------
 $ fluxfit demo --out my-demo
+$ fluxfit report my-demo
 $ fluxfit --version
 """
 
@@ -42,7 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Build the two-source model of the 3ML 'multiple sources' tutorial (blackbody, "
             "blackbody + power law, one shared temperature, priors), print its parameters, "
-            "compute fluxes and write the models YAML."
+            "compute fluxes and write the models YAML; then simulate four ON/OFF runs of a "
+            "Crab-like source with analytic responses, fit them jointly, estimate flux points "
+            "and a light curve, sample the posterior (when the Bayesian layer is available), "
+            "draw the figures and write the HTML report report.html."
         ),
     )
     demo.add_argument(
@@ -63,6 +67,36 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     info.add_argument("file", metavar="FILE", help="the file to describe")
+
+    run = sub.add_parser(
+        "run",
+        parents=[common],
+        help="run the analysis described by a configuration YAML",
+        description=(
+            "Read and validate CONFIG (data: OGIP files, datasets YAML, flux points or a DL3 "
+            "store with a selection; reduction; models; fit; estimators; outputs), run the "
+            "analysis and write the results folder and its HTML report. See "
+            "docs/configuration.md."
+        ),
+    )
+    run.add_argument("config", metavar="CONFIG", help="the analysis YAML")
+    run.add_argument(
+        "--out", metavar="DIR", default=None, help="results folder (overrides outputs.dir)"
+    )
+
+    report = sub.add_parser(
+        "report",
+        parents=[common],
+        help="write the HTML report of a results folder",
+        description=(
+            "Write RESULTS_DIR/report.html: one self-contained page (images embedded) with the "
+            "fit summary, parameter table, SED with butterfly and flux points, count spectra "
+            "with residuals, light curve and corner plot, from the folder written by "
+            "'fluxfit demo' (layout: fit.json, models YAML, flux_points.fits, lightcurve.fits, "
+            "bayes_results.fits, figures/*.png)."
+        ),
+    )
+    report.add_argument("results_dir", metavar="RESULTS_DIR", help="the results folder")
     return parser
 
 
@@ -83,6 +117,18 @@ def main(argv=None) -> int:
             from fluxfit.cli.demo import run_demo
 
             run_demo(args.out, overwrite=args.overwrite, quiet=args.quiet)
+            return 0
+        if args.command == "run":
+            from fluxfit.cli.run import run_analysis
+
+            run_analysis(args.config, out=args.out, say=(lambda *a: None) if args.quiet else print)
+            return 0
+        if args.command == "report":
+            from fluxfit.cli.report import write_report
+
+            path = write_report(args.results_dir)
+            if not args.quiet:
+                print(f"wrote {path}")
             return 0
         if args.command == "info":
             from fluxfit.cli.info import describe
