@@ -18,6 +18,8 @@ ParameterError
 
 from __future__ import annotations
 
+import reprlib
+
 __all__ = [
     "FluxfitError",
     "ParameterError",
@@ -31,6 +33,7 @@ __all__ = [
     "ConvergenceWarning",
     "OverwriteError",
     "PathSafetyError",
+    "short_repr",
 ]
 
 
@@ -80,3 +83,25 @@ class PathSafetyError(FluxfitError, PermissionError):
 
 class ConvergenceWarning(UserWarning):
     """A fit or an estimator bin did not converge; the result says so too."""
+
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel = 3
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = _REPR.maxfrozenset = 4
+_REPR.maxstring = _REPR.maxother = 80
+_REPR.maxlong = 40
+
+
+def short_repr(value) -> str:
+    """A bounded ``repr`` of a value read from a file, for error messages.
+
+    YAML aliases can give a value with millions of shared elements (an "alias bomb") whose
+    full ``repr`` would take minutes and gigabytes; this one stays under a few hundred
+    characters.
+
+    Examples
+    --------
+    >>> short_repr(list(range(1000)))
+    '[0, 1, 2, 3, ...]'
+    """
+    return _REPR.repr(value)

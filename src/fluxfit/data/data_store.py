@@ -75,7 +75,9 @@ class DataStore:
         self.obs_table = obs_table
 
     @classmethod
-    def from_dir(cls, base_dir, hdu_table_filename=None, obs_table_filename=None):
+    def from_dir(
+        cls, base_dir, hdu_table_filename=None, obs_table_filename=None, allow_outside=False
+    ):
         """Data store of a folder with ``hdu-index.fits.gz`` and ``obs-index.fits.gz``.
 
         Parameters
@@ -86,6 +88,10 @@ class DataStore:
             Index files, relative to ``base_dir`` or absolute. A missing default observation
             index is allowed (``obs_table`` is then None); a missing file that was named
             raises `~fluxfit.errors.MissingFileError`.
+        allow_outside : bool
+            Let the HDU index name files outside ``base_dir`` (or its ``BASE_DIR``), e.g.
+            ``FILE_DIR = ../../data`` in the CTA 1DC index files; by default such a row raises
+            `~fluxfit.errors.PathSafetyError` when it is used.
         """
         import os
 
@@ -95,7 +101,7 @@ class DataStore:
         hdu_path, _ = _resolve(base_dir, hdu_table_filename, cls.DEFAULT_HDU_TABLE)
         if not hdu_path.is_file():
             raise MissingFileError(f"DataStore.from_dir: HDU index '{hdu_path}' not found")
-        hdu_table = HDUIndexTable.read(hdu_path, base_dir=base_dir)
+        hdu_table = HDUIndexTable.read(hdu_path, base_dir=base_dir, allow_outside=allow_outside)
         obs_path, given = _resolve(base_dir, obs_table_filename, cls.DEFAULT_OBS_TABLE)
         if obs_path.is_file():
             obs_table = ObservationTable.read(obs_path)
@@ -107,9 +113,9 @@ class DataStore:
         return cls(hdu_table=hdu_table, obs_table=obs_table)
 
     @classmethod
-    def from_file(cls, filename, hdu_hdu="HDU_INDEX", hdu_obs="OBS_INDEX"):
+    def from_file(cls, filename, hdu_hdu="HDU_INDEX", hdu_obs="OBS_INDEX", allow_outside=False):
         """Data store from one FITS file holding both index tables."""
-        hdu_table = HDUIndexTable.read(filename, hdu=hdu_hdu)
+        hdu_table = HDUIndexTable.read(filename, hdu=hdu_hdu, allow_outside=allow_outside)
         obs_table = ObservationTable.read(filename, hdu=hdu_obs) if hdu_obs else None
         return cls(hdu_table=hdu_table, obs_table=obs_table)
 

@@ -3,6 +3,13 @@
 Columns OBS_ID, HDU_TYPE, HDU_CLASS, FILE_DIR, FILE_NAME, HDU_NAME. Files are found at
 ``BASE_DIR / FILE_DIR / FILE_NAME``, where ``BASE_DIR`` is the header keyword of that name when
 present (relative to the index file's folder), else the data store's base directory.
+
+Paths come from the file contents, so they are confined: a row whose FILE_DIR / FILE_NAME
+leads outside that base directory (``..``, an absolute path, a symbolic link) raises
+`~fluxfit.errors.PathSafetyError` when it is looked up, unless the table was read with
+``allow_outside=True`` (e.g. the CTA 1DC index files, whose FILE_DIR is ``../../data/...``).
+A ``BASE_DIR`` keyword pointing outside the folder the user gave is followed (GADF defines
+it to relocate the data) with a warning naming both folders.
 The table is checked when read: a missing column, a row with an unknown HDU_TYPE / HDU_CLASS or
 an empty file or HDU name raises a `~fluxfit.errors.FormatError` naming the index file, the row,
 the OBS_ID, the column and the value.
@@ -11,13 +18,15 @@ the OBS_ID, the column and the value.
 from __future__ import annotations
 
 import logging
+import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from astropy.table import Table
 
-from fluxfit.errors import DatasetError, FormatError
+from fluxfit.errors import DatasetError, FormatError, OverwriteError, PathSafetyError
 from fluxfit.irf.gadf._fits import FitsTable, find_table_hdu, kept_header, open_fits
 
 __all__ = ["HDUIndexTable", "HDULocation", "VALID_HDU_CLASSES"]
@@ -110,6 +119,11 @@ class HDULocation:
         )
 
 
+def _inside(path: Path, folder: Path) -> bool:
+    """True if ``path`` (after resolving ``..`` and symbolic links) lies in ``folder``."""
+    return Path(path).resolve().is_relative_to(Path(folder).resolve())
+
+
 def _strings(column) -> np.ndarray:
     values = np.ma.filled(np.ma.asarray(column), "") if np.ma.isMaskedArray(column) else column
     out = []
@@ -136,8 +150,20 @@ class HDUIndexTable(Table):
     VALID_HDU_TYPE = tuple(VALID_HDU_CLASSES)
     VALID_HDU_CLASS = tuple(c for classes in VALID_HDU_CLASSES.values() for c in classes)
 
+    def write(self, filename, *args, overwrite=False, **kwargs):
+        """Write the table (astropy's ``Table.write``); an existing file needs ``overwrite=True``.
+
+        Raises
+        ------
+        OverwriteError
+            ``filename`` exists and ``overwrite`` is False.
+        """
+        if isinstance(filename, str | os.PathLike) and Path(filename).exists() and not overwrite:
+            raise OverwriteError(f"file '{filename}' exists and overwrite=False")
+        return super().write(filename, *args, overwrite=overwrite, **kwargs)
+
     @classmethod
-    def read(cls, filename, hdu=None, base_dir=None):
+    def read(cls, filename, hdu=None, base_dir=None, allow_outside=False):
         """Read and check an HDU index file.
 
         Parameters
@@ -148,6 +174,8 @@ class HDUIndexTable(Table):
         base_dir : str or Path, optional
             Folder of the data files when the header has no ``BASE_DIR`` (default: the folder
             of the index file).
+        allow_outside : bool
+            Let rows name files outside the base directory (``FILE_DIR = ../..``).
         """
         filename = Path(filename)
         with open_fits(filename) as hdulist:
@@ -156,10 +184,10 @@ class HDUIndexTable(Table):
                 hdu = "HDU_INDEX" if "HDU_INDEX" in names else None
             table_hdu = find_table_hdu(hdulist, hdu, filename)
             raw = FitsTable(table_hdu, filename=filename)
-        return cls.from_fits_table(raw, base_dir=base_dir)
+        return cls.from_fits_table(raw, base_dir=base_dir, allow_outside=allow_outside)
 
     @classmethod
-    def from_fits_table(cls, raw: FitsTable, base_dir=None):
+    def from_fits_table(cls, raw: FitsTable, base_dir=None, allow_outside=False):
         filename = Path(raw.filename) if raw.filename is not None else Path(".")
         missing = [c for c in _REQUIRED_COLUMNS if not raw.has(c)]
         if missing:
@@ -167,6 +195,12 @@ class HDUIndexTable(Table):
                 f"{raw.context()}: HDU index is missing column(s) {missing} "
                 f"(columns: {raw.colnames})"
             )
+        for name in _REQUIRED_COLUMNS:
+            if raw.column(name).ndim != 1:
+                raise FormatError(
+                    f"{raw.context(name)}: HDU index column has shape {raw.column(name).shape}, "
+                    "expected one value per row"
+                )
         obs_id_raw = raw.column("OBS_ID")
         if np.ma.isMaskedArray(obs_id_raw) and np.any(obs_id_raw.mask):
             row = int(np.argmax(obs_id_raw.mask))
@@ -215,17 +249,29 @@ class HDUIndexTable(Table):
                 table[name] = raw.column(name)
         meta = kept_header(raw.header)
         header_base = raw.keyword("BASE_DIR")
+        given = Path(base_dir) if base_dir is not None else filename.parent
+        if header_base is not None and not isinstance(header_base, str):
+            raise FormatError(
+                f"{raw.context()}: header keyword 'BASE_DIR' = {header_base!r} is not a folder name"
+            )
         if header_base:
-            base = Path(str(header_base))
+            base = Path(header_base)
             if not base.is_absolute():
                 base = filename.parent / base
-        elif base_dir is not None:
-            base = Path(base_dir)
+            if not _inside(base, given):
+                warnings.warn(
+                    f"{raw.context()}: header keyword BASE_DIR = {header_base!r} points to "
+                    f"{base.resolve()}, outside the folder {given.resolve()}; reading the data "
+                    "from there",
+                    UserWarning,
+                    stacklevel=3,
+                )
         else:
-            base = filename.parent
+            base = given
         meta["BASE_DIR"] = str(base)
         meta["INDEX_FILE"] = str(filename)
         table.meta = meta
+        table._allow_outside = bool(allow_outside)
         return table
 
     # ------------------------------------------------------------------ lookup
@@ -264,6 +310,14 @@ class HDUIndexTable(Table):
         """`HDULocation` of a row."""
         entry = self[row]
         path = self.base_dir / str(entry["FILE_DIR"]) / str(entry["FILE_NAME"])
+        if not getattr(self, "_allow_outside", False) and not _inside(path, self.base_dir):
+            raise PathSafetyError(
+                f"HDU index '{self.index_file}': row {row} (obs_id {int(entry['OBS_ID'])}, "
+                f"HDU_TYPE {str(entry['HDU_TYPE'])!r}) has FILE_DIR = {str(entry['FILE_DIR'])!r}, "
+                f"FILE_NAME = {str(entry['FILE_NAME'])!r}, which lead to {path.resolve()}, outside "
+                f"the base directory {self.base_dir.resolve()}; read the index with "
+                "allow_outside=True (DataStore.from_dir(..., allow_outside=True)) to follow it"
+            )
         return HDULocation(
             obs_id=int(entry["OBS_ID"]),
             hdu_type=str(entry["HDU_TYPE"]),

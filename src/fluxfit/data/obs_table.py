@@ -15,6 +15,7 @@ Each accepts ``"inverted": True``. The table keeps one row per OBS_ID, sorted (a
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import astropy.units as u
@@ -23,7 +24,7 @@ from astropy.coordinates import Angle, SkyCoord
 from astropy.table import Table, unique
 from astropy.time import Time
 
-from fluxfit.errors import DatasetError, FormatError, UnitError
+from fluxfit.errors import DatasetError, FormatError, OverwriteError, UnitError
 from fluxfit.irf.gadf._fits import FitsTable, find_table_hdu, kept_header, open_fits
 
 from ._time import time_ref_from_header, time_unit_from_header
@@ -47,6 +48,18 @@ class ObservationTable(Table):
     >>> table.select_observations(sel)["OBS_ID"].tolist()
     [1, 3]
     """
+
+    def write(self, filename, *args, overwrite=False, **kwargs):
+        """Write the table (astropy's ``Table.write``); an existing file needs ``overwrite=True``.
+
+        Raises
+        ------
+        OverwriteError
+            ``filename`` exists and ``overwrite`` is False.
+        """
+        if isinstance(filename, str | os.PathLike) and Path(filename).exists() and not overwrite:
+            raise OverwriteError(f"file '{filename}' exists and overwrite=False")
+        return super().write(filename, *args, overwrite=overwrite, **kwargs)
 
     @classmethod
     def read(cls, filename, hdu=None):

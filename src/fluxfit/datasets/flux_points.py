@@ -481,7 +481,7 @@ class FluxPoints:
             if key == "e2dnde" and "dnde" in table:
                 return table["dnde"] * e_ref**2 * _TEV_TO_ERG
         model = self._reference_model
-        with np.errstate(invalid="ignore", divide="ignore"):
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             if sed_type in ("dnde", "norm", "likelihood"):
                 return np.asarray(model.dnde_array(e_ref), dtype=float)
             if sed_type == "e2dnde":
@@ -537,7 +537,7 @@ class FluxPoints:
             raise self._missing("norm" + suffix)
         values = self._data[key]
         if self._sed_type_init != "likelihood":
-            with np.errstate(invalid="ignore", divide="ignore"):
+            with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
                 values = values / self._ref(self._sed_type_init)
         if suffix in ("", "_err"):
             values = self._filter_success(values)
@@ -553,7 +553,8 @@ class FluxPoints:
             if suffix in ("", "_err"):
                 values = self._filter_success(values)
             return values
-        return self._norm_values(suffix) * self._ref(sed_type)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self._norm_values(suffix) * self._ref(sed_type)
 
     def get_quantity(self, name: str):
         """A quantity by name: ``dnde_errn``, ``norm_ul``, ``ts``, ``sqrt_ts``, ``is_ul``...
@@ -725,7 +726,7 @@ class FluxPoints:
         new = self._new(data, self._axes, model, None)
         init = self._sed_type_init
         if init != "likelihood":
-            with np.errstate(invalid="ignore", divide="ignore"):
+            with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
                 factor = new._ref(init) / self._ref(init)
             for suffix in _NORM_SUFFIXES:
                 key = init + suffix

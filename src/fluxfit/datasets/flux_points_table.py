@@ -32,15 +32,20 @@ first table HDU) and an optional ``GTI`` HDU; any other suffix than ``.fits``,
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import warnings
+import zlib
 from pathlib import Path
 
 import astropy.units as u
 import numpy as np
 from astropy.io import fits
+from astropy.io.registry import IORegistryError
 from astropy.table import Table
 from astropy.time import Time
+from astropy.utils.exceptions import AstropyUserWarning
 from scipy import stats
 
 from fluxfit.datasets.flux_points import (
@@ -56,6 +61,7 @@ from fluxfit.datasets.flux_points import (
 )
 from fluxfit.errors import (
     DatasetError,
+    FluxfitError,
     FormatError,
     MissingFileError,
     OverwriteError,
@@ -81,6 +87,40 @@ _PROFILE_AXIS = "projected-distance"
 
 
 # --------------------------------------------------------------------------- helpers
+#: What astropy (FITS, ECSV, tables, units, times), numpy, gzip and zlib raise on damaged
+#: content; `_reading` turns them into `FormatError` naming the file.
+_READ_ERRORS = (
+    OSError,
+    EOFError,
+    ValueError,
+    TypeError,
+    IndexError,
+    KeyError,
+    zlib.error,
+    fits.VerifyError,
+    AstropyUserWarning,
+    IORegistryError,
+    u.UnitsError,
+)
+
+
+@contextlib.contextmanager
+def _reading(where: str, what: str):
+    """Errors raised while reading name ``where`` (fluxfit errors keep their class)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("error", message=".*truncated", category=AstropyUserWarning)
+            yield
+    except FluxfitError as exc:
+        if where in str(exc):
+            raise
+        raise type(exc)(f"{where}: {exc}") from exc
+    except _READ_ERRORS as exc:
+        raise FormatError(
+            f"{where}: cannot be read as {what} ({type(exc).__name__}: {exc})"
+        ) from exc
+
+
 def _resolve(filename) -> Path:
     return Path(os.path.expandvars(os.path.expanduser(str(filename))))
 
@@ -157,7 +197,13 @@ def _flat_if_equal(values: np.ndarray, where: str, name: str) -> np.ndarray:
 
 
 def _edges_from_lo_hi(lo: np.ndarray, hi: np.ndarray, where: str, label: str) -> np.ndarray:
-    if lo.size and not np.allclose(lo[1:], hi[:-1], rtol=1e-6, atol=0):
+    if lo.size == 0:
+        raise FormatError(f"{where}: the table has no rows (no {label} bins)")
+    if lo.shape != hi.shape:
+        raise FormatError(
+            f"{where}: {label} lower and upper bounds have shapes {lo.shape} and {hi.shape}"
+        )
+    if not np.allclose(lo[1:], hi[:-1], rtol=1e-6, atol=0):
         log.warning(
             "%s: %s bins are not contiguous; using the lower bounds and the last upper bound "
             "as edges (as Gammapy does)",
@@ -202,9 +248,28 @@ def _time_axis(table, where: str) -> TimeMapAxis:
         if name not in table.colnames:
             raise FormatError(f"{where}: format 'lightcurve' needs column {name!r}")
     scale = str(meta.get("TIMESYS", "utc")).strip().lower()
-    mjdrefi = float(meta.get("MJDREFI", 0))
-    mjdreff = float(str(meta.get("MJDREFF", 0.0)).replace("D", "e"))
-    unit = u.Unit(str(meta.get("TIMEUNIT", "d")))
+    if scale not in Time.SCALES:
+        raise FormatError(
+            f"{where}: header key TIMESYS = {meta.get('TIMESYS')!r} is not a time scale "
+            f"(valid: {', '.join(sorted(Time.SCALES))})"
+        )
+    references = {}
+    for key, default in (("MJDREFI", 0), ("MJDREFF", 0.0)):
+        value = meta.get(key, default)
+        try:
+            references[key] = float(str(value).replace("D", "e"))
+        except (TypeError, ValueError):
+            raise FormatError(f"{where}: header key {key} = {value!r} is not a number") from None
+        if not np.isfinite(references[key]):
+            raise FormatError(f"{where}: header key {key} = {value!r} is not finite")
+    mjdrefi, mjdreff = references["MJDREFI"], references["MJDREFF"]
+    try:
+        unit = u.Unit(str(meta.get("TIMEUNIT", "d")))
+        unit.to(u.s)
+    except (ValueError, u.UnitConversionError):
+        raise UnitError(
+            f"{where}: header key TIMEUNIT = {meta.get('TIMEUNIT')!r} is not a time unit"
+        ) from None
     t_min = np.asarray(_column_values(table, "time_min"), dtype=float)
     t_max = np.asarray(_column_values(table, "time_max"), dtype=float)
     if mjdrefi == 0 and mjdreff == 0 and unit == u.d and t_min.size:
@@ -261,10 +326,21 @@ def _gadf_meta(table, sed_type: str) -> dict:
     meta = dict(table.meta)
     conf_ul = meta.get("UL_CONF")
     if conf_ul:
-        meta["n_sigma_ul"] = float(np.round(stats.norm.isf(0.5 * (1 - float(conf_ul))), 1))
+        try:
+            conf = float(conf_ul)
+        except (TypeError, ValueError):
+            conf = np.nan
+        if not 0 < conf < 1:
+            raise FormatError(
+                f"header key UL_CONF = {conf_ul!r} is not a confidence level between 0 and 1"
+            )
+        meta["n_sigma_ul"] = float(np.round(stats.norm.isf(0.5 * (1 - conf)), 1))
     for key in ("SQRT_TS_THRESHOLD_UL", "sqrt_ts_threshold_ul"):
         if key in meta:
-            meta["sqrt_ts_threshold_ul"] = float(meta[key])
+            try:
+                meta["sqrt_ts_threshold_ul"] = float(meta[key])
+            except (TypeError, ValueError):
+                raise FormatError(f"header key {key} = {meta[key]!r} is not a number") from None
     meta["sed_type_init"] = sed_type
     return meta
 
@@ -280,7 +356,14 @@ def flux_points_from_table(
     the file name) starts the messages.
     """
     where = where or "flux points table"
-    table = Table(table, copy=True)
+    with _reading(where, "flux points"):
+        return _flux_points_from_table(
+            cls, Table(table, copy=True), sed_type, format, reference_model, gti, where
+        )
+
+
+def _flux_points_from_table(cls, table, sed_type, format, reference_model, gti, where):
+    """Body of `flux_points_from_table` (errors get the ``where`` prefix there)."""
     names = table.colnames
     if format is None:
         format = _guess_format(names)
@@ -371,19 +454,18 @@ def read_flux_points(cls, filename, sed_type=None, format=None, reference_model=
     where = str(path)
     gti = None
     if _is_fits_name(path) or _looks_like_fits(path):
-        try:
-            with fits.open(path, memmap=False) as hdulist:
+        with _reading(where, "FITS"):
+            with fits.open(path, memmap=False, lazy_load_hdus=False) as hdulist:
                 table_hdu = _select_hdu(hdulist, hdu, where)
                 table = Table.read(table_hdu, mask_invalid=False)
-                if "GTI" in hdulist:
-                    gti = Table.read(hdulist["GTI"])
-        except OSError as exc:
-            raise FormatError(f"{where}: cannot be read as FITS: {exc}") from None
+                gti_hdu = _find_hdu(hdulist, "GTI")
+                if gti_hdu is not None:
+                    if not isinstance(gti_hdu, fits.BinTableHDU):
+                        raise FormatError(f"{where}: HDU 'GTI' is not a table")
+                    gti = Table.read(gti_hdu)
     else:
-        try:
+        with _reading(where, "ECSV"):
             table = Table.read(path, format="ascii.ecsv")
-        except Exception as exc:  # astropy raises many kinds on bad ECSV
-            raise FormatError(f"{where}: cannot be read as ECSV: {exc}") from None
     return flux_points_from_table(
         cls,
         table,
@@ -395,17 +477,38 @@ def read_flux_points(cls, filename, sed_type=None, format=None, reference_model=
     )
 
 
+def _find_hdu(hdulist, name: str):
+    """The first HDU named ``name`` (case-insensitive), or None."""
+    for item in hdulist:
+        if str(item.name).strip().upper() == name.upper():
+            return item
+    return None
+
+
 def _select_hdu(hdulist, hdu, where):
     if hdu is not None:
-        if hdu not in hdulist:
-            raise FormatError(f"{where}: no HDU {hdu!r}")
-        return hdulist[hdu]
-    if "FLUXPOINTS" in hdulist:
-        return hdulist["FLUXPOINTS"]
-    for item in hdulist:
-        if isinstance(item, fits.BinTableHDU | fits.TableHDU):
-            return item
-    raise FormatError(f"{where}: no table HDU found")
+        if isinstance(hdu, int) and not isinstance(hdu, bool):
+            found = hdulist[hdu] if -len(hdulist) <= hdu < len(hdulist) else None
+        else:
+            found = _find_hdu(hdulist, str(hdu))
+        if found is None:
+            names = [item.name for item in hdulist]
+            raise FormatError(f"{where}: no HDU {hdu!r} (HDUs: {names})")
+    else:
+        found = _find_hdu(hdulist, "FLUXPOINTS")
+        if found is None:
+            found = next(
+                (item for item in hdulist if isinstance(item, fits.BinTableHDU | fits.TableHDU)),
+                None,
+            )
+        if found is None:
+            raise FormatError(f"{where}: no table HDU found")
+    if not isinstance(found, fits.BinTableHDU | fits.TableHDU):
+        raise FormatError(
+            f"{where}: HDU {found.name!r} is a {type(found).__name__}, expected a table of "
+            "flux points"
+        )
+    return found
 
 
 # --------------------------------------------------------------------------- writing

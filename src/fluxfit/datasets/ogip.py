@@ -39,12 +39,14 @@ import gzip
 import io
 import re
 import warnings
+import zlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import astropy.units as u
 import numpy as np
 from astropy.io import fits
+from astropy.utils.exceptions import AstropyUserWarning
 
 from fluxfit.errors import (
     DatasetError,
@@ -482,17 +484,60 @@ def resolve_reference(
     return resolved, index
 
 
+#: What astropy, gzip and zlib raise on a damaged file (astropy's truncation warning is
+#: turned into an error while reading).
+_READ_ERRORS = (
+    OSError,
+    EOFError,
+    ValueError,
+    TypeError,
+    IndexError,
+    KeyError,
+    zlib.error,
+    AstropyUserWarning,
+    fits.VerifyError,
+)
+
+
 def _open_fits(path: Path) -> fits.HDUList:
+    """Open a FITS file with every HDU header parsed (damage raises `FormatError` here)."""
     if not path.is_file():
         raise MissingFileError(f"{path}: file not found")
     try:
-        return fits.open(path, memmap=False)
-    except (OSError, ValueError) as exc:
-        raise FormatError(f"{path}: not a readable FITS file ({exc})") from exc
+        with warnings.catch_warnings():
+            warnings.filterwarnings("error", message=".*truncated", category=AstropyUserWarning)
+            return fits.open(path, memmap=False, lazy_load_hdus=False)
+    except _READ_ERRORS as exc:
+        raise FormatError(
+            f"{path}: not a readable FITS file ({type(exc).__name__}: {exc})"
+        ) from exc
 
 
 def _hdu_names(hdulist) -> str:
-    return ", ".join(repr(hdu.name) for hdu in hdulist)
+    return ", ".join(repr(getattr(hdu, "name", "?")) for hdu in hdulist)
+
+
+def _find_hdu(hdulist, name: str):
+    """The first HDU named ``name`` (case-insensitive), or None."""
+    for hdu in hdulist:
+        if str(hdu.name).strip().upper() == name:
+            return hdu
+    return None
+
+
+def _require_table(hdu, path) -> fits.BinTableHDU:
+    """``hdu`` if it is a binary table, else `FormatError`."""
+    if not isinstance(hdu, fits.BinTableHDU):
+        raise FormatError(
+            f"{path}, HDU {hdu.name}: expected a binary table, got {type(hdu).__name__}"
+        )
+    try:
+        hdu.columns.names  # noqa: B018 - parses the column keywords (TTYPEn, TFORMn ...)
+    except _READ_ERRORS as exc:
+        raise FormatError(
+            f"{path}, HDU {hdu.name}: damaged table header ({type(exc).__name__}: {exc})"
+        ) from exc
+    return hdu
 
 
 def _column_names(hdu) -> dict[str, str]:
@@ -510,13 +555,121 @@ def _require_columns(hdu, names, where: str) -> dict[str, str]:
     return columns
 
 
-def _tlmin(hdu, column: str):
+def _n_rows(hdu, where: str) -> int:
+    try:
+        return 0 if hdu.data is None else len(hdu.data)
+    except _READ_ERRORS as exc:
+        raise FormatError(
+            f"{where}: cannot read the table data ({type(exc).__name__}: {exc})"
+        ) from exc
+
+
+def _field(hdu, name: str, where: str) -> np.ndarray:
+    """Column ``name`` of a table HDU as an ndarray (damaged data raise `FormatError`)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("error", message=".*truncated", category=AstropyUserWarning)
+            if hdu.data is None:
+                return np.zeros(0)
+            return np.asarray(hdu.data.field(name))
+    except _READ_ERRORS as exc:
+        raise FormatError(
+            f"{where}: cannot read column {name} ({type(exc).__name__}: {exc})"
+        ) from exc
+
+
+def _numbers(values, where: str, name: str, ndim: int | None = 1) -> np.ndarray:
+    """``values`` as float64, checking they are numbers (and ``ndim``-dimensional)."""
+    values = np.asarray(values)
+    if values.dtype.kind not in "biuf":
+        raise FormatError(f"{where}: column {name} holds {values.dtype} values, expected numbers")
+    if ndim is not None and values.ndim != ndim:
+        raise FormatError(
+            f"{where}: column {name} has shape {values.shape}, expected a "
+            f"{'scalar column (one value per row)' if ndim == 1 else f'{ndim}-D column'}"
+        )
+    return values.astype(np.float64)
+
+
+def _finite(values: np.ndarray, where: str, name: str, minimum=None, what="") -> np.ndarray:
+    """Check ``values`` are finite (and >= ``minimum``); name the first offending index."""
+    bad = ~np.isfinite(values)
+    if minimum is not None:
+        with np.errstate(invalid="ignore"):
+            bad |= values < minimum
+    if np.any(bad):
+        index = int(np.flatnonzero(bad.ravel())[0])
+        valid = "finite" if minimum is None else f"finite and >= {minimum}"
+        raise FormatError(
+            f"{where}: {name}{what} index {index} is {float(values.ravel()[index])!r}; "
+            f"values must be {valid}"
+        )
+    return values
+
+
+def _integers(values, where: str, name: str, low=-(2**31), high=2**31 - 1) -> np.ndarray:
+    """``values`` as int64, checking they are integers in ``[low, high]`` (no silent wrap)."""
+    values = np.asarray(values)
+    if values.dtype.kind in "biu":
+        as_int = values.astype(np.int64)
+    else:
+        floats = _numbers(values, where, name, ndim=None)
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isfinite(floats) | (floats != np.round(floats))
+        if np.any(bad):
+            index = int(np.flatnonzero(bad.ravel())[0])
+            raise FormatError(
+                f"{where}: column {name} index {index} is {float(floats.ravel()[index])!r}, "
+                "not an integer"
+            )
+        floats = np.clip(floats, -(2.0**62), 2.0**62)
+        as_int = floats.astype(np.int64)
+    if as_int.size and (as_int.min() < low or as_int.max() > high):
+        index = int(np.flatnonzero(((as_int < low) | (as_int > high)).ravel())[0])
+        raise FormatError(
+            f"{where}: column {name} index {index} is {int(as_int.ravel()[index])}, outside "
+            f"the valid range {low}..{high}"
+        )
+    return as_int
+
+
+def _int_keyword(header, key: str, where: str, low=-(2**31), high=2**31 - 1) -> int | None:
+    """An integer keyword (None if absent); a non-integer value raises `FormatError`."""
+    value = header.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | np.number):
+        raise FormatError(f"{where}: keyword {key} = {value!r} is not an integer")
+    if not np.isfinite(value) or float(value) != round(float(value)):
+        raise FormatError(f"{where}: keyword {key} = {value!r} is not an integer")
+    if not low <= value <= high:
+        raise FormatError(
+            f"{where}: keyword {key} = {value!r} is outside the valid range {low}..{high}"
+        )
+    return int(value)
+
+
+def _float_value(value, where: str, key: str, minimum=None) -> float:
+    """A number from a keyword or a row of a column; `FormatError` if not a finite number."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
+    if isinstance(value, bool | np.bool_ | str | bytes) or not isinstance(
+        value, int | float | np.number
+    ):
+        raise FormatError(f"{where}: {key} = {_plain(value)!r} is not a number")
+    value = float(value)
+    if not np.isfinite(value) or (minimum is not None and value < minimum):
+        valid = "a finite number" + ("" if minimum is None else f" >= {minimum}")
+        raise FormatError(f"{where}: {key} = {value!r}; expected {valid}")
+    return value
+
+
+def _tlmin(hdu, column: str, where: str = "") -> int | None:
     """TLMIN of a column (None if absent)."""
     names = [name.upper() for name in hdu.columns.names]
     if column not in names:
         return None
-    value = hdu.header.get(f"TLMIN{names.index(column) + 1}")
-    return None if value is None else int(value)
+    return _int_keyword(hdu.header, f"TLMIN{names.index(column) + 1}", where or str(hdu.name))
 
 
 def _plain(value):
@@ -588,71 +741,120 @@ def _read_vla_from_heap(hdu, name: str, letter: str):
     return RaggedColumn(flat, lengths)
 
 
-def _ragged_column(hdu, name: str) -> RaggedColumn:
+def _ragged_column(hdu, name: str, where: str) -> RaggedColumn:
     """A column of ``hdu`` as a `RaggedColumn`: variable-length, fixed vector or scalar."""
     column = hdu.columns[name]
     letter = _vla_letter(column.format)
-    if letter is not None:
-        ragged = _read_vla_from_heap(hdu, name, letter)
-        if ragged is not None:
-            return ragged
-        rows = hdu.data.field(name)
-        return RaggedColumn.from_rows([np.asarray(row).ravel() for row in rows])
-    return RaggedColumn.from_fixed(hdu.data.field(name))
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("error", message=".*truncated", category=AstropyUserWarning)
+            ragged = None
+            if letter is not None:
+                ragged = _read_vla_from_heap(hdu, name, letter)
+                if ragged is None:
+                    rows = hdu.data.field(name)
+                    ragged = RaggedColumn.from_rows([np.asarray(row).ravel() for row in rows])
+            else:
+                ragged = RaggedColumn.from_fixed(_field(hdu, name, where))
+    except _READ_ERRORS as exc:
+        raise FormatError(
+            f"{where}: cannot read column {name} ({type(exc).__name__}: {exc})"
+        ) from exc
+    if ragged.flat.dtype.kind not in "biuf":
+        raise FormatError(
+            f"{where}: column {name} holds {ragged.flat.dtype} values, expected numbers"
+        )
+    return ragged
 
 
 # ------------------------------------------------------------------------------------------------
 # readers
 # ------------------------------------------------------------------------------------------------
 def _read_ebounds(hdulist, path: Path) -> EnergyBounds:
-    if "EBOUNDS" not in hdulist:
+    hdu = _find_hdu(hdulist, "EBOUNDS")
+    if hdu is None:
         raise FormatError(f"{path}: no EBOUNDS HDU (HDUs: {_hdu_names(hdulist)})")
-    hdu = hdulist["EBOUNDS"]
+    hdu = _require_table(hdu, path)
     where = f"{path}, HDU EBOUNDS"
     columns = _require_columns(hdu, ("E_MIN", "E_MAX"), where)
-    energy_min = np.asarray(hdu.data.field(columns["E_MIN"]), dtype=np.float64)
-    energy_max = np.asarray(hdu.data.field(columns["E_MAX"]), dtype=np.float64)
+    energy_min = _numbers(_field(hdu, columns["E_MIN"], where), where, "E_MIN")
+    energy_max = _numbers(_field(hdu, columns["E_MAX"], where), where, "E_MAX")
     if "CHANNEL" in columns:
-        channels = np.asarray(hdu.data.field(columns["CHANNEL"]), dtype=np.int64)
+        channels = _integers(_field(hdu, columns["CHANNEL"], where), where, "CHANNEL")
+        if channels.ndim != 1:
+            raise FormatError(
+                f"{where}: column CHANNEL has shape {channels.shape}, expected one value per row"
+            )
     else:
-        first = _tlmin(hdu, "E_MIN")
+        first = _tlmin(hdu, "E_MIN", where)
         channels = np.arange(energy_min.size, dtype=np.int64) + (1 if first is None else first)
     unit = _energy_unit(hdu, "E_MIN", where)
     max_unit = _energy_unit(hdu, "E_MAX", where)
     if max_unit != unit:
         energy_max = (energy_max * max_unit).to_value(unit)
-    return EnergyBounds(channels, energy_min, energy_max, unit, _header_copy(hdu.header))
+    _finite(energy_min, where, "E_MIN", minimum=0.0)
+    _finite(energy_max, where, "E_MAX", minimum=0.0)
+    wrong = energy_max < energy_min
+    if np.any(wrong):
+        index = int(np.argmax(wrong))
+        raise FormatError(
+            f"{where}: row {index} has E_MAX = {energy_max[index]!r} < E_MIN = "
+            f"{energy_min[index]!r}; each channel needs E_MIN <= E_MAX"
+        )
+    try:
+        return EnergyBounds(channels, energy_min, energy_max, unit, _header_copy(hdu.header))
+    except (DatasetError, UnitError) as exc:
+        raise FormatError(f"{where}: {exc}") from exc
 
 
 def _contiguous_edges(low, high, unit, where: str, names: str) -> u.Quantity:
-    """Edges from lower and upper bin bounds that must touch (rtol 1e-6)."""
+    """Edges from lower and upper bin bounds that must touch (rtol 1e-6) and increase."""
     if low.size == 0:
         raise FormatError(f"{where}: columns {names} are empty")
+    if low.shape != high.shape or low.ndim != 1:
+        raise FormatError(
+            f"{where}: columns {names} must be 1-D of one length, got {low.shape} and {high.shape}"
+        )
+    _finite(low, where, names.split("/")[0])
+    _finite(high, where, names.split("/")[-1])
     if not np.allclose(low[1:], high[:-1], rtol=1e-6, atol=0.0):
         index = int(np.argmax(~np.isclose(low[1:], high[:-1], rtol=1e-6, atol=0.0)))
         raise FormatError(
             f"{where}: columns {names} are not contiguous: bin {index} ends at "
             f"{float(high[index])!r} but bin {index + 1} starts at {float(low[index + 1])!r}"
         )
-    return u.Quantity(np.append(low, high[-1:]), unit)
+    edges = np.append(low, high[-1:])
+    steps = np.diff(edges)
+    if np.any(steps <= 0):
+        index = int(np.argmax(steps <= 0))
+        raise FormatError(
+            f"{where}: columns {names} must increase: bin {index} spans "
+            f"{float(edges[index])!r} to {float(edges[index + 1])!r} {unit}"
+        )
+    return u.Quantity(edges, unit)
 
 
 def _read_gti(hdulist, path: Path) -> GoodTimeIntervals | None:
-    if "GTI" not in hdulist:
+    hdu = _find_hdu(hdulist, "GTI")
+    if hdu is None:
         return None
-    hdu = hdulist["GTI"]
-    columns = _require_columns(hdu, ("START", "STOP"), f"{path}, HDU GTI")
-    return GoodTimeIntervals(
-        hdu.data.field(columns["START"]), hdu.data.field(columns["STOP"]), _header_copy(hdu.header)
-    )
+    hdu = _require_table(hdu, path)
+    where = f"{path}, HDU GTI"
+    columns = _require_columns(hdu, ("START", "STOP"), where)
+    start = _numbers(_field(hdu, columns["START"], where), where, "START")
+    stop = _numbers(_field(hdu, columns["STOP"], where), where, "STOP")
+    _finite(start, where, "START")
+    _finite(stop, where, "STOP")
+    return GoodTimeIntervals(start, stop, _header_copy(hdu.header))
 
 
 def _find_spectrum_hdu(hdulist, path: Path):
-    if "SPECTRUM" in hdulist:
-        return hdulist["SPECTRUM"]
+    hdu = _find_hdu(hdulist, "SPECTRUM")
+    if hdu is not None:
+        return _require_table(hdu, path)
     for hdu in hdulist[1:]:
         if str(hdu.header.get("HDUCLAS1", "")).strip().upper() == "SPECTRUM":
-            return hdu
+            return _require_table(hdu, path)
     raise FormatError(
         f"{path}: no SPECTRUM HDU (EXTNAME or HDUCLAS1 'SPECTRUM'; HDUs: {_hdu_names(hdulist)})"
     )
@@ -666,7 +868,7 @@ def _as_bool(value, where: str, keyword: str) -> bool:
         return True
     if text in ("F", "FALSE", "0"):
         return False
-    raise FormatError(f"{where}: keyword {keyword} = {value!r} is not a logical value")
+    raise FormatError(f"{where}: keyword {keyword} = {value!r} is not a logical value (T or F)")
 
 
 def _snap_integer_counts(counts: np.ndarray) -> np.ndarray | None:
@@ -676,6 +878,10 @@ def _snap_integer_counts(counts: np.ndarray) -> np.ndarray | None:
     if np.all(np.abs(counts - rounded) <= tolerance):
         return rounded
     return None
+
+
+#: OGIP GROUPING values: 1 starts a group, -1 continues it, 0 for no grouping information.
+_GROUPING_VALUES = (-1, 0, 1)
 
 
 def _read_pha_file(
@@ -696,8 +902,17 @@ def _read_pha_file(
                 f"{where}: neither a COUNTS nor a RATE column (columns: "
                 f"{', '.join(hdu.columns.names)})"
             )
-        n_rows = len(hdu.data)
-        raw_data = np.asarray(hdu.data.field(columns[data_column]))
+        n_rows = _n_rows(hdu, where)
+        raw_data = _field(hdu, columns[data_column], where)
+        if raw_data.dtype.kind not in "biuf":
+            raise FormatError(
+                f"{where}: column {data_column} holds {raw_data.dtype} values, expected numbers"
+            )
+        if raw_data.ndim > 2:
+            raise FormatError(
+                f"{where}: column {data_column} has shape {raw_data.shape}; expected one value "
+                "per row (type I) or one vector per row (type II)"
+            )
         is_type2 = raw_data.ndim == 2
         if is_type2:
             if spectrum_number is None:
@@ -722,10 +937,18 @@ def _read_pha_file(
                 )
             spectrum_number, row = None, None
         n_channels = raw_data.shape[1] if is_type2 else n_rows
+        if n_channels == 0:
+            raise FormatError(f"{where}: the spectrum has no channels (empty {data_column})")
 
         def column_value(name):
-            values = np.asarray(hdu.data.field(columns[name]))
-            return values[row] if is_type2 else values
+            values = _field(hdu, columns[name], where)
+            if is_type2:
+                if values.ndim == 0 or values.shape[0] != n_rows:
+                    raise FormatError(
+                        f"{where}: column {name} has shape {values.shape}, expected {n_rows} rows"
+                    )
+                return values[row]
+            return values
 
         def value(name):
             """Column value (this row) if a column, else keyword, else None."""
@@ -733,29 +956,40 @@ def _read_pha_file(
                 return column_value(name)
             return header.get(name)
 
-        def per_channel(name, dtype):
-            """Column -> per-channel array (PHA-II: scalar if 1-D); keyword -> scalar."""
+        def per_channel(name, numeric=True):
+            """Column -> per-channel float array (PHA-II: scalar if 1-D); keyword -> scalar."""
             found = value(name)
             if found is None:
                 return None
+            label = f"column {name}" if name in columns else f"keyword {name}"
             found = np.asarray(found)
             if found.ndim == 0:
-                return _plain(found[()]) if dtype is None else dtype(found)
+                return _float_value(found, where, label) if numeric else found[()]
             if found.shape != (n_channels,):
                 raise FormatError(
                     f"{where}: column {name} has {found.shape} values, expected {n_channels}"
                 )
-            return found
+            if not numeric:
+                return found
+            return _finite(_numbers(found, where, name), where, f"column {name}")
 
         exposure = value("EXPOSURE")
         if exposure is None:
             raise FormatError(f"{where}: keyword (or column) EXPOSURE is missing")
-        exposure = float(np.asarray(exposure))
-        data = column_value(data_column).astype(np.float64)
+        exposure = _float_value(np.asarray(exposure), where, "EXPOSURE", minimum=0.0)
+        if data_column == "RATE" and exposure == 0:
+            raise FormatError(
+                f"{where}: EXPOSURE = 0 s but the spectrum is given as RATE; counts need an "
+                "exposure > 0"
+            )
+        data = _numbers(column_value(data_column), where, data_column)
+        _finite(data, where, f"column {data_column}", what=" channel")
 
-        stat_err = per_channel("STAT_ERR", float)
+        stat_err = per_channel("STAT_ERR")
         if stat_err is not None and np.ndim(stat_err) == 0:
             stat_err = None if stat_err == 0 else np.full(n_channels, stat_err)
+        if stat_err is not None:
+            _finite(stat_err, where, "STAT_ERR", minimum=0.0)
         if "POISSERR" in header:
             poisson_keyword = _as_bool(header["POISSERR"], where, "POISSERR")
         else:
@@ -766,13 +1000,21 @@ def _read_pha_file(
                 "errors need STAT_ERR)"
             )
         if data_column == "RATE":
-            counts = data * exposure
+            with np.errstate(over="ignore"):
+                counts = data * exposure
+            _finite(counts, where, "RATE * EXPOSURE", what=" channel")
             if stat_err is not None:
                 stat_err = np.asarray(stat_err, dtype=np.float64) * exposure
         else:
             counts = data
         is_poisson = poisson_keyword
         if poisson_keyword:
+            if np.any(counts < 0):
+                index = int(np.argmax(counts < 0))
+                raise FormatError(
+                    f"{where}: column {data_column} channel index {index} is "
+                    f"{float(data[index])!r}; Poisson counts (POISSERR = T) must be >= 0"
+                )
             snapped = _snap_integer_counts(counts)
             if snapped is None:
                 first = int(np.argmax(np.abs(counts - np.rint(counts)) > 0))
@@ -787,28 +1029,53 @@ def _read_pha_file(
                 counts = snapped
 
         if "CHANNEL" in columns:
-            channels = np.asarray(column_value("CHANNEL"), dtype=np.int64)
+            channels = _integers(column_value("CHANNEL"), where, "CHANNEL")
             if channels.shape != (n_channels,):
                 raise FormatError(
                     f"{where}: column CHANNEL has {channels.shape} values, expected {n_channels}"
                 )
         else:
-            first = _tlmin(hdu, data_column)
+            first = _tlmin(hdu, data_column, where)
             channels = np.arange(n_channels, dtype=np.int64) + (1 if first is None else first)
+        steps = np.diff(channels)
+        if np.any(steps <= 0):
+            index = int(np.argmax(steps <= 0))
+            raise FormatError(
+                f"{where}: column CHANNEL must increase: index {index + 1} is "
+                f"{int(channels[index + 1])} after {int(channels[index])}"
+            )
 
-        quality = per_channel("QUALITY", None)
+        quality = per_channel("QUALITY", numeric=False)
+        label = "column QUALITY" if "QUALITY" in columns else "keyword QUALITY"
         if quality is None:
             quality = np.zeros(n_channels, dtype=np.int16)
-        elif np.ndim(quality) == 0:
-            quality = np.full(n_channels, int(quality), dtype=np.int16)
-        grouping = per_channel("GROUPING", None)
-        if grouping is not None and np.ndim(grouping) == 0:
-            grouping = None if int(grouping) == 0 else np.full(n_channels, int(grouping))
-        sys_err = per_channel("SYS_ERR", float)
+        else:
+            quality = _integers(quality, where, label, low=-(2**15), high=2**15 - 1)
+            if quality.ndim == 0:
+                quality = np.full(n_channels, int(quality), dtype=np.int16)
+        grouping = per_channel("GROUPING", numeric=False)
+        label = "column GROUPING" if "GROUPING" in columns else "keyword GROUPING"
+        if grouping is not None:
+            grouping = _integers(grouping, where, label, low=-(2**15), high=2**15 - 1)
+            invalid = ~np.isin(grouping, _GROUPING_VALUES)
+            if np.any(invalid):
+                index = int(np.flatnonzero(invalid.ravel())[0])
+                raise FormatError(
+                    f"{where}: {label} index {index} is {int(grouping.ravel()[index])}; OGIP "
+                    "grouping values are 1 (group start), -1 (continuation) or 0"
+                )
+            if grouping.ndim == 0:
+                grouping = None if int(grouping) == 0 else np.full(n_channels, int(grouping))
+        sys_err = per_channel("SYS_ERR")
         if sys_err is not None and np.ndim(sys_err) == 0:
             sys_err = None if sys_err == 0 else np.full(n_channels, sys_err)
-        backscal = per_channel("BACKSCAL", float)
-        areascal = per_channel("AREASCAL", float)
+        if sys_err is not None:
+            _finite(sys_err, where, "SYS_ERR", minimum=0.0)
+        backscal = per_channel("BACKSCAL")
+        areascal = per_channel("AREASCAL")
+        for name, scale in (("BACKSCAL", backscal), ("AREASCAL", areascal)):
+            if scale is not None:
+                _finite(np.atleast_1d(scale), where, name, minimum=0.0)
 
         filenames = {}
         for keyword in REFERENCE_KEYWORDS:
@@ -821,10 +1088,13 @@ def _read_pha_file(
         for upper, name in columns.items():
             if upper in _PHA_FIELD_COLUMNS:
                 continue
-            values = np.asarray(hdu.data.field(name))
-            values = values[row] if is_type2 else values
+            values = _field(hdu, name, where)
+            if is_type2:
+                if values.ndim == 0 or values.shape[0] != n_rows:
+                    continue
+                values = values[row]
             if values.ndim == 0:
-                spectrum_header[upper] = _plain(values[()])
+                _set_header_value(spectrum_header, upper, _plain(values[()]), where)
             elif values.shape[:1] == (n_channels,) and values.dtype.kind in "biufU":
                 extra_columns[name] = values.copy()
         if is_type2:
@@ -842,7 +1112,7 @@ def _read_pha_file(
             for index in range(1, len(hdulist))
             if hdulist[index] is not hdu and hdulist[index].name not in ("EBOUNDS", "GTI")
         ]
-        ebounds = _read_ebounds(hdulist, path) if "EBOUNDS" in hdulist else None
+        ebounds = _read_ebounds(hdulist, path) if _find_hdu(hdulist, "EBOUNDS") else None
         gti = _read_gti(hdulist, path)
         primary_header = _header_copy(primary)
 
@@ -873,6 +1143,22 @@ def _read_pha_file(
         raise FormatError(f"{where}: {exc}") from exc
 
 
+def _set_header_value(header: fits.Header, key: str, value, where: str) -> None:
+    """``header[key] = value`` for a PHA-II row scalar; a value FITS headers cannot hold
+    (NaN, non-ASCII text) is left out with a warning."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            header[key] = value
+    except (ValueError, TypeError, KeyError) as exc:
+        warnings.warn(
+            f"{where}: column {key} = {value!r} of this row cannot be a header keyword of the "
+            f"type I spectrum ({exc}); it is not kept in PHASpectrum.header",
+            UserWarning,
+            stacklevel=4,
+        )
+
+
 def read_pha(path, spectrum_number: int | None = None) -> PHASpectrum:
     """Read an OGIP PHA spectrum (source or background), type I or type II.
 
@@ -886,6 +1172,15 @@ def read_pha(path, spectrum_number: int | None = None) -> PHASpectrum:
     Returns
     -------
     `PHASpectrum`
+
+    Raises
+    ------
+    MissingFileError
+        The file does not exist.
+    FormatError
+        The file is not a readable PHA file: missing HDU, column or keyword, values that are
+        not numbers, non-finite counts, negative Poisson counts, channels not increasing...
+        The message names the file, the HDU, the column or keyword and the value.
     """
     name, index = split_extended_name(path)
     path = Path(name)
@@ -900,20 +1195,26 @@ def read_pha(path, spectrum_number: int | None = None) -> PHASpectrum:
 def read_arf(path) -> ARF:
     """Read an OGIP ARF (HDU SPECRESP: ENERG_LO, ENERG_HI, SPECRESP).
 
-    SPECRESP is in cm2 unless its TUNIT says otherwise (Gammapy writes m2).
+    SPECRESP is in cm2 unless its TUNIT says otherwise (Gammapy writes m2). Values must be
+    finite and >= 0, the energy bins contiguous and increasing.
     """
     path = Path(path)
     with _open_fits(path) as hdulist:
-        if "SPECRESP" not in hdulist:
+        hdu = _find_hdu(hdulist, "SPECRESP")
+        if hdu is None:
             raise FormatError(f"{path}: no SPECRESP HDU (HDUs: {_hdu_names(hdulist)})")
-        hdu = hdulist["SPECRESP"]
+        hdu = _require_table(hdu, path)
         where = f"{path}, HDU SPECRESP"
         columns = _require_columns(hdu, ("ENERG_LO", "ENERG_HI", "SPECRESP"), where)
         unit = _energy_unit(hdu, "ENERG_LO", where)
-        low = np.asarray(hdu.data.field(columns["ENERG_LO"]), dtype=np.float64)
-        high = np.asarray(hdu.data.field(columns["ENERG_HI"]), dtype=np.float64)
+        high_unit = _energy_unit(hdu, "ENERG_HI", where)
+        low = _numbers(_field(hdu, columns["ENERG_LO"], where), where, "ENERG_LO")
+        high = _numbers(_field(hdu, columns["ENERG_HI"], where), where, "ENERG_HI")
+        if high_unit != unit:
+            high = (high * high_unit).to_value(unit)
         edges = _contiguous_edges(low, high, unit, where, "ENERG_LO/ENERG_HI")
-        area_values = np.asarray(hdu.data.field(columns["SPECRESP"]), dtype=np.float64)
+        area_values = _numbers(_field(hdu, columns["SPECRESP"], where), where, "SPECRESP")
+        _finite(area_values, where, "column SPECRESP", minimum=0.0, what=" bin")
         area_text = hdu.columns[columns["SPECRESP"]].unit
         try:
             area_unit = u.Unit(str(area_text).strip()) if area_text else u.cm**2
@@ -925,7 +1226,7 @@ def read_arf(path) -> ARF:
             raise FormatError(f"{where}: column SPECRESP unit {area_text!r} is not an area")
         try:
             effective_area = EffectiveArea(edges, u.Quantity(area_values, area_unit))
-        except DatasetError as exc:
+        except (DatasetError, UnitError) as exc:
             raise FormatError(f"{where}: {exc}") from exc
         return ARF(
             effective_area=effective_area,
@@ -951,10 +1252,11 @@ def _select_matrix_hdu(hdulist, path: Path, matrix_index: int):
     if not candidates:
         raise FormatError(f"{path}: no MATRIX or SPECRESP MATRIX HDU (HDUs: {_hdu_names(hdulist)})")
     extvers = [hdu.header.get("EXTVER") for hdu in candidates]
-    if all(ver is not None for ver in extvers) and len(set(extvers)) == len(extvers):
+    usable = all(isinstance(ver, int) and not isinstance(ver, bool) for ver in extvers)
+    if usable and len(set(extvers)) == len(extvers):
         for hdu, ver in zip(candidates, extvers, strict=True):
             if int(ver) == matrix_index:
-                return hdu
+                return _require_table(hdu, path)
         raise FormatError(
             f"{path}: no response matrix with EXTVER = {matrix_index} (EXTVER: "
             f"{', '.join(str(ver) for ver in extvers)})"
@@ -963,7 +1265,7 @@ def _select_matrix_hdu(hdulist, path: Path, matrix_index: int):
         raise FormatError(
             f"{path}: matrix index {matrix_index} is out of range 1..{len(candidates)}"
         )
-    return candidates[matrix_index - 1]
+    return _require_table(candidates[matrix_index - 1], path)
 
 
 def _includes_effective_area(hdu, edisp: EnergyDispersionMatrix) -> bool:
@@ -1011,21 +1313,23 @@ def read_rmf(path, matrix_index: int | None = None, storage: str = "auto") -> RM
         columns = _require_columns(
             hdu, ("ENERG_LO", "ENERG_HI", "N_GRP", "F_CHAN", "N_CHAN", "MATRIX"), where
         )
-        n_channels = hdu.header.get("DETCHANS")
+        n_channels = _int_keyword(hdu.header, "DETCHANS", where, low=0)
         if n_channels is None:
             n_channels = ebounds.n_channels
-        elif int(n_channels) != ebounds.n_channels:
+        elif n_channels != ebounds.n_channels:
             raise FormatError(
                 f"{where}: keyword DETCHANS = {n_channels} but EBOUNDS has "
                 f"{ebounds.n_channels} channels"
             )
-        n_channels = int(n_channels)
-        first_channel = _tlmin(hdu, "F_CHAN")
+        first_channel = _tlmin(hdu, "F_CHAN", where)
         if first_channel is None:
             first_channel = int(ebounds.channels[0]) if ebounds.n_channels else 1
         unit = _energy_unit(hdu, "ENERG_LO", where)
-        low = np.asarray(hdu.data.field(columns["ENERG_LO"]), dtype=np.float64)
-        high = np.asarray(hdu.data.field(columns["ENERG_HI"]), dtype=np.float64)
+        high_unit = _energy_unit(hdu, "ENERG_HI", where)
+        low = _numbers(_field(hdu, columns["ENERG_LO"], where), where, "ENERG_LO")
+        high = _numbers(_field(hdu, columns["ENERG_HI"], where), where, "ENERG_HI")
+        if high_unit != unit:
+            high = (high * high_unit).to_value(unit)
         energy_true_edges = _contiguous_edges(low, high, unit, where, "ENERG_LO/ENERG_HI")
         channel_edges = _contiguous_edges(
             ebounds.energy_min,
@@ -1034,11 +1338,16 @@ def read_rmf(path, matrix_index: int | None = None, storage: str = "auto") -> RM
             f"{path}, HDU EBOUNDS",
             "E_MIN/E_MAX",
         )
+        n_grp = _integers(_field(hdu, columns["N_GRP"], where), where, "N_GRP", low=0)
+        if n_grp.ndim != 1:
+            raise FormatError(
+                f"{where}: column N_GRP has shape {n_grp.shape}, expected one value per row"
+            )
         csr = unpack_groups(
-            n_grp=hdu.data.field(columns["N_GRP"]),
-            f_chan=_ragged_column(hdu, columns["F_CHAN"]),
-            n_chan=_ragged_column(hdu, columns["N_CHAN"]),
-            matrix=_ragged_column(hdu, columns["MATRIX"]),
+            n_grp=n_grp,
+            f_chan=_ragged_column(hdu, columns["F_CHAN"], where),
+            n_chan=_ragged_column(hdu, columns["N_CHAN"], where),
+            matrix=_ragged_column(hdu, columns["MATRIX"], where),
             first_channel=first_channel,
             n_channels=n_channels,
             where=where,

@@ -81,6 +81,24 @@ def _first_row_where(mask: np.ndarray) -> int:
     return int(np.flatnonzero(mask)[0])
 
 
+def _channel_numbers(values: np.ndarray, name: str, where: str) -> np.ndarray:
+    """F_CHAN / N_CHAN values as int64; non-integer or huge values raise `FormatError`."""
+    values = np.asarray(values)
+    if values.dtype.kind in "iub":
+        return values.astype(np.int64)
+    if values.dtype.kind != "f":
+        raise FormatError(f"{where}: column {name} holds {values.dtype} values, expected integers")
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(values) | (values != np.round(values)) | (np.abs(values) > 2.0**62)
+    if np.any(bad):
+        index = int(np.flatnonzero(bad)[0])
+        raise FormatError(
+            f"{where}: column {name} value {index} (in row order) is {float(values[index])!r}, "
+            "not an integer channel number"
+        )
+    return values.astype(np.int64)
+
+
 def unpack_groups(
     n_grp,
     f_chan: RaggedColumn,
@@ -123,8 +141,9 @@ def unpack_groups(
                 f"{where}: column {name} row {row} holds {column.lengths[row]} values but "
                 f"N_GRP = {n_grp[row]}"
             )
-    group_first = take_row_prefix(f_chan, n_grp).astype(np.int64) - int(first_channel)
-    group_size = take_row_prefix(n_chan, n_grp).astype(np.int64)
+    group_first = _channel_numbers(take_row_prefix(f_chan, n_grp), "F_CHAN", where)
+    group_first -= int(first_channel)
+    group_size = _channel_numbers(take_row_prefix(n_chan, n_grp), "N_CHAN", where)
     group_row = np.repeat(np.arange(n_rows, dtype=np.int64), n_grp)
     outside = (group_first < 0) | (group_first + group_size > n_channels)
     bad = (group_size < 0) | (outside & (group_size > 0))

@@ -84,9 +84,29 @@ def _column_quantity(table, name, default_unit=""):
     column = _column(table, name)
     unit = column.unit if column.unit is not None else default_unit
     try:
-        return u.Quantity(np.asarray(column, dtype=float), unit)
+        values = np.asarray(column, dtype=float)
+    except (ValueError, TypeError) as exc:
+        raise FormatError(
+            f"{_table_label(table)}, column {name!r}: values of type {column.dtype} are not numbers"
+        ) from exc
+    if values.size == 0:
+        raise FormatError(f"{_table_label(table)}, column {name!r}: the table has no rows")
+    try:
+        return u.Quantity(values, unit)
     except (ValueError, TypeError) as exc:
         raise UnitError(f"{_table_label(table)}, column {name!r}: invalid unit {unit!r}") from exc
+
+
+def _lo_hi_edges(lo, hi, table, names) -> u.Quantity:
+    """Edges from lower bounds and the last upper bound, converting ``hi`` to ``lo``'s unit."""
+    try:
+        last = hi.to_value(lo.unit)[-1]
+    except u.UnitConversionError as exc:
+        raise UnitError(
+            f"{_table_label(table)}: columns {names[0]!r} ({lo.unit}) and {names[1]!r} "
+            f"({hi.unit}) have incompatible units"
+        ) from exc
+    return np.append(lo.value, last) * lo.unit
 
 
 # ---------------------------------------------------------------------------- one axis
@@ -232,12 +252,12 @@ def axis_from_table(table, format="ogip", idx=0, column_prefix=""):
     if format in ("ogip", "fgst-ccube"):
         e_min = _column_quantity(table, "E_MIN", default_unit="keV")
         e_max = _column_quantity(table, "E_MAX", default_unit="keV")
-        edges = np.append(e_min.value, e_max.to_value(e_min.unit)[-1]) * e_min.unit
+        edges = _lo_hi_edges(e_min, e_max, table, ("E_MIN", "E_MAX"))
         return MapAxis.from_edges(edges, name="energy", interp="log")
     if format == "ogip-arf":
         e_lo = _column_quantity(table, "ENERG_LO", default_unit="keV")
         e_hi = _column_quantity(table, "ENERG_HI", default_unit="keV")
-        edges = np.append(e_lo.value, e_hi.to_value(e_lo.unit)[-1]) * e_lo.unit
+        edges = _lo_hi_edges(e_lo, e_hi, table, ("ENERG_LO", "ENERG_HI"))
         return MapAxis.from_edges(edges, name="energy_true", interp="log")
     if format in ("fgst-template", "fgst-bexpcube"):
         for colname in ("Energy", "ENERGY", "energy"):
@@ -263,7 +283,7 @@ def axis_from_table(table, format="ogip", idx=0, column_prefix=""):
         else:
             edges_min = np.unique(_column_quantity(table, colnames[0]))
             edges_max = np.unique(_column_quantity(table, colnames[1]))
-            nodes = edges_from_lo_hi(edges_min, edges_max)
+            nodes = _lo_hi_edges(edges_min, edges_max, table, colnames[:2])
         return MapAxis(nodes=nodes, node_type=node_type, interp=interp, name=name)
     if format == "gadf-dl3":
         if column_prefix not in IRF_DL3_AXES_SPECIFICATION:

@@ -32,17 +32,21 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import json
 import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
 from astropy import units as u
 from astropy.io import fits
+from astropy.io.registry import IORegistryError
 from astropy.table import QTable, Table
+from astropy.utils.exceptions import AstropyUserWarning
 from astropy.wcs import WCS, FITSFixedWarning
 
-from fluxfit.errors import FormatError, MissingFileError, OverwriteError, UnitError
+from fluxfit.errors import FluxfitError, FormatError, MissingFileError, OverwriteError, UnitError
 
 __all__ = [
     "read_map",
@@ -76,6 +80,46 @@ def _label(filename, hdu=None):
     return ", ".join(parts) if parts else "HDU list"
 
 
+#: What astropy (FITS, tables, WCS, units), gzip and zlib raise on damaged content; readers
+#: turn them into `~fluxfit.errors.FormatError` naming the file and the HDU (`_reading`).
+READ_ERRORS = (
+    OSError,
+    EOFError,
+    ValueError,
+    TypeError,
+    IndexError,
+    KeyError,
+    zlib.error,
+    fits.VerifyError,
+    AstropyUserWarning,
+    IORegistryError,
+    u.UnitsError,
+)
+
+
+@contextlib.contextmanager
+def _reading(filename, hdu=None):
+    """Name the file and HDU in every error raised while reading a map.
+
+    fluxfit errors that do not name the file yet get the ``file 'x', HDU 'Y':`` prefix (same
+    class); what astropy, regions or numpy raise on damaged content (a truncated data block,
+    an unparsable card, a table where an image is expected ...) becomes a `FormatError`.
+    """
+    label = _label(filename, hdu)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("error", message=".*truncated", category=AstropyUserWarning)
+            yield
+    except FluxfitError as exc:
+        if filename is None or str(filename) in str(exc):
+            raise
+        raise type(exc)(f"{label}: {exc}") from exc
+    except READ_ERRORS as exc:
+        raise FormatError(
+            f"{label}: cannot be read as a map ({type(exc).__name__}: {exc})"
+        ) from exc
+
+
 def open_fits(filename, checksum=False):
     """Open a FITS file fully in memory, raising fluxfit errors for bad input.
 
@@ -90,9 +134,13 @@ def open_fits(filename, checksum=False):
     if not path.exists():
         raise MissingFileError(f"file {str(path)!r} does not exist")
     try:
-        return fits.open(path, memmap=False, checksum=checksum, lazy_load_hdus=False)
-    except (OSError, ValueError, TypeError) as exc:
-        raise FormatError(f"file {str(path)!r} is not a readable FITS file: {exc}") from exc
+        with warnings.catch_warnings():
+            warnings.filterwarnings("error", message=".*truncated", category=AstropyUserWarning)
+            return fits.open(path, memmap=False, checksum=checksum, lazy_load_hdus=False)
+    except READ_ERRORS as exc:
+        raise FormatError(
+            f"file {str(path)!r} is not a readable FITS file: {type(exc).__name__}: {exc}"
+        ) from exc
 
 
 def write_hdulist(hdulist, filename, overwrite=False, checksum=False):
@@ -443,7 +491,7 @@ def read_map(filename, hdu=None, hdu_bands=None, map_type="auto", format=None, c
     MissingFileError, FormatError, UnitError
         With the file, HDU and key/column in the message.
     """
-    with open_fits(filename, checksum=checksum) as hdulist:
+    with open_fits(filename, checksum=checksum) as hdulist, _reading(filename, hdu):
         return map_from_hdulist(
             hdulist,
             hdu=hdu,
@@ -512,26 +560,33 @@ def read_map_hdus(filename, include_tables=False, checksum=False):
     """
     out = {}
     with open_fits(filename, checksum=checksum) as hdulist:
-        if _is_gtpsf(hdulist):
-            psf, exposure = _gtpsf_from_hdulist(hdulist, filename)
-            return {"PSF": psf, "PSF_EXPOSURE": exposure}
-        auxiliary = _auxiliary_names(hdulist)
+        with _reading(filename):
+            if _is_gtpsf(hdulist):
+                psf, exposure = _gtpsf_from_hdulist(hdulist, filename)
+                return {"PSF": psf, "PSF_EXPOSURE": exposure}
+            auxiliary = _auxiliary_names(hdulist)
         for idx, hdu in enumerate(hdulist):
             name = hdu.name
             if name in auxiliary:
                 continue
-            if hdu.is_image:
-                if hdu.header.get("NAXIS", 0) == 0:
-                    continue
-                out[name] = _wcs_map_from_hdulist(hdulist, idx, None, None, filename)
-            elif isinstance(hdu, fits.BinTableHDU):
-                columns = hdu.columns.names
-                if "AXCOLS1" in hdu.header and "DATA" in columns:
-                    out[name] = _region_map_from_hdulist(hdulist, name, None, "gadf", filename)
-                elif "CTYPE1" in hdu.header and "PIX" in columns:
+            with _reading(filename, name):
+                if name in out:
+                    raise FormatError(
+                        f"{_label(filename, name)}: two HDUs have this name (HDU {idx} repeats "
+                        "it); maps are returned by name"
+                    )
+                if hdu.is_image:
+                    if hdu.header.get("NAXIS", 0) == 0:
+                        continue
                     out[name] = _wcs_map_from_hdulist(hdulist, idx, None, None, filename)
-                elif include_tables:
-                    out[name] = Table.read(hdu)
+                elif isinstance(hdu, fits.BinTableHDU):
+                    columns = hdu.columns.names
+                    if "AXCOLS1" in hdu.header and "DATA" in columns:
+                        out[name] = _region_map_from_hdulist(hdulist, name, None, "gadf", filename)
+                    elif "CTYPE1" in hdu.header and "PIX" in columns:
+                        out[name] = _wcs_map_from_hdulist(hdulist, idx, None, None, filename)
+                    elif include_tables:
+                        out[name] = Table.read(hdu)
     return out
 
 
@@ -611,7 +666,7 @@ def read_gtpsf(filename):
         PSF in sr-1 on axes ``rad`` (deg nodes) x ``energy_true`` (MeV nodes) and the
         exposure (cm2 s) with the ``rad`` axis squashed.
     """
-    with open_fits(filename) as hdulist:
+    with open_fits(filename) as hdulist, _reading(filename):
         if not _is_gtpsf(hdulist):
             raise FormatError(
                 f"{_label(filename)}: not a gtpsf file (needs PSF with 'Psf' and THETA)"

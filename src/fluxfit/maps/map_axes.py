@@ -14,9 +14,10 @@ import copy as _copy
 from collections.abc import Sequence
 
 import numpy as np
+from astropy.io import fits
 from astropy.table import Table
 
-from fluxfit.errors import DatasetError
+from fluxfit.errors import DatasetError, FormatError
 
 from ._utils import edges_from_lo_hi
 
@@ -313,4 +314,9 @@ class MapAxes(Sequence):
         """Axes from a table HDU (empty axes for ``None``)."""
         if hdu is None:
             return cls([])
+        if not isinstance(hdu, fits.BinTableHDU | fits.TableHDU):
+            raise FormatError(
+                f"HDU {hdu.name!r}: expected a table of axes (BANDS / EBOUNDS / ENERGIES), got "
+                f"{type(hdu).__name__}"
+            )
         return cls.from_table(Table.read(hdu), format=format)

@@ -321,10 +321,22 @@ class WcsGeom(Geom):
         axes = MapAxes.from_table_hdu(hdu_bands, format=format)
         if "WCSSHAPE" in header:
             text = str(header["WCSSHAPE"]).strip("() ")
-            shape = [int(v) for v in text.split(",") if v.strip()]
+            try:
+                shape = [int(v) for v in text.split(",") if v.strip()]
+            except ValueError:
+                shape = []
+            if len(shape) < 2 or min(shape[:2]) < 1:
+                raise FormatError(
+                    f"key 'WCSSHAPE' = {header['WCSSHAPE']!r} is not a shape '(nx,ny,...)' of "
+                    "positive integers"
+                )
             npix = (shape[0], shape[1])
         elif "NAXIS1" in header and "NAXIS2" in header:
-            npix = (int(header["NAXIS1"]), int(header["NAXIS2"]))
+            npix = (header["NAXIS1"], header["NAXIS2"])
+            if not all(isinstance(n, int) and n >= 1 for n in npix):
+                raise FormatError(
+                    f"keys 'NAXIS1', 'NAXIS2' = {npix} are not positive integers (the map shape)"
+                )
         else:
             raise FormatError("map header has neither WCSSHAPE nor NAXIS1/NAXIS2")
         wcs.array_shape = (npix[1], npix[0])

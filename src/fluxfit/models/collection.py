@@ -24,7 +24,15 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from fluxfit.errors import FluxfitError, FormatError, MissingFileError, ModelError, OverwriteError
+from fluxfit.errors import (
+    FluxfitError,
+    FormatError,
+    MissingFileError,
+    ModelError,
+    OverwriteError,
+    PathSafetyError,
+)
+from fluxfit.errors import short_repr as _short
 from fluxfit.models.parameter import Parameter, Parameters
 from fluxfit.models.sky import COMPONENT_TYPES, FoVBackgroundModel, SkyModel
 
@@ -260,22 +268,26 @@ class Models:
         models = []
         for i, comp in enumerate(components):
             if not isinstance(comp, dict):
-                raise ModelError(f"{where}.components[{i}]: expected a mapping, got {comp!r}")
+                raise ModelError(f"{where}.components[{i}]: expected a mapping, got {_short(comp)}")
             here = f"{where}.components[{i}]"
             if comp.get("name"):
-                here += f"({comp['name']})"
+                name = comp["name"]
+                here += f"({name})" if isinstance(name, str) else f"({_short(name)})"
             kind = comp.get("type")
-            if kind not in COMPONENT_TYPES:
+            if not isinstance(kind, str) or kind not in COMPONENT_TYPES:
                 raise ModelError(
-                    f"{here}: unknown component type {kind!r}; known: {sorted(COMPONENT_TYPES)}"
+                    f"{here}: unknown component type {_short(kind)}; known: {sorted(COMPONENT_TYPES)}"
                 )
             try:
                 models.append(COMPONENT_TYPES[kind].from_dict(comp, where=here))
-            except ModelError:
-                raise
             except FluxfitError as exc:
+                if isinstance(exc, ModelError) and str(exc).startswith(where):
+                    raise
                 raise ModelError(f"{here}: {exc}") from None
-        out = cls(models)
+        try:
+            out = cls(models)
+        except ModelError as exc:
+            raise ModelError(f"{where}: {exc}") from None
         _resolve_links(out, where)
         return out
 
@@ -284,13 +296,23 @@ class Models:
         data = _safe_load(text, where)
         if isinstance(data, dict) and data.get("covariance"):
             raise ModelError(
-                f"{where}: names a covariance file {data['covariance']!r}; use Models.read(path)"
+                f"{where}: names a covariance file {_short(data['covariance'])}; use Models.read(path)"
             )
         return cls.from_dict(data, where)
 
     @classmethod
-    def read(cls, path) -> Models:
-        """Read a models YAML file (and its covariance file, if it names one)."""
+    def read(cls, path, allow_outside: bool = False) -> Models:
+        """Read a models YAML file (and its covariance file, if it names one).
+
+        Parameters
+        ----------
+        path : str or Path
+            The YAML file.
+        allow_outside : bool
+            Let the ``covariance`` entry name a file outside the folder of the YAML file
+            (after resolving ``..`` and symbolic links); by default that raises
+            `~fluxfit.errors.PathSafetyError`.
+        """
         path = Path(path)
         if not path.is_file():
             raise MissingFileError(f"models file {str(path)!r} does not exist")
@@ -303,13 +325,15 @@ class Models:
         models = cls.from_dict(data, str(path))
         if cov_name:
             if not isinstance(cov_name, str):
-                raise ModelError(f"{path}: covariance must be a file name, got {cov_name!r}")
+                raise ModelError(
+                    f"{path}: key 'covariance' must be a file name, got {_short(cov_name)}"
+                )
+            folder = path.parent.resolve()
             cov_path = (path.parent / cov_name).resolve()
-            if path.parent.resolve() not in cov_path.parents:
-                from fluxfit.errors import PathSafetyError
-
+            if not allow_outside and not cov_path.is_relative_to(folder):
                 raise PathSafetyError(
-                    f"{path}: covariance file {cov_name!r} lies outside the folder of the models file"
+                    f"{path}: key 'covariance' = {cov_name!r} points to {cov_path}, outside the "
+                    f"folder {folder} of the models file; pass allow_outside=True to read it"
                 )
             models.read_covariance(cov_path)
         return models
@@ -470,15 +494,17 @@ def _resolve_links(models: Models, where: str) -> None:
         target = by_label.get(link["master"])
         if target is None:
             raise ModelError(
-                f"{here}.link: master {link['master']!r} is not a parameter of these models"
+                f"{here}.link: master {_short(link['master'])} is not a parameter of these models"
             )
         try:
             scale = float(link.get("scale", 1.0))
             offset = float(link.get("offset", 0.0))
         except (TypeError, ValueError):
-            raise ModelError(f"{here}.link: scale and offset must be numbers, got {link}") from None
+            raise ModelError(
+                f"{here}.link: scale and offset must be numbers, got {_short(link)}"
+            ) from None
         if not (math.isfinite(scale) and math.isfinite(offset)):
-            raise ModelError(f"{here}.link: scale and offset must be finite, got {link}")
+            raise ModelError(f"{here}.link: scale and offset must be finite, got {_short(link)}")
         try:
             par.link(target[0], scale=scale, offset=offset)
         except FluxfitError as exc:
@@ -514,7 +540,8 @@ def read_covariance_table(path):
         raise MissingFileError(f"covariance file {str(path)!r} does not exist")
     try:
         table = astropy_ascii.read(path, format="fixed_width", delimiter="|")
-    except Exception as exc:  # astropy raises many types for malformed tables
+    except (ValueError, TypeError, IndexError, KeyError, OSError) as exc:
+        # astropy's InconsistentTableError and UnicodeDecodeError are ValueErrors
         raise FormatError(f"{path}: not a covariance table ({type(exc).__name__}: {exc})") from None
     if "Parameters" not in table.colnames:
         raise FormatError(f"{path}: covariance table has no 'Parameters' column")

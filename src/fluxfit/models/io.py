@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from fluxfit.errors import FluxfitError, ModelError
+from fluxfit.errors import short_repr as _short
 from fluxfit.models.core import MODEL_REGISTRY, lookup_model
 from fluxfit.models.parameter import Parameter
 from fluxfit.models.priors import prior_from_dict
@@ -61,11 +62,11 @@ def model_base_for_kind(kind: str):
 
 def _number(value, key: str, where: str) -> float:
     if isinstance(value, bool) or value is None:
-        raise ModelError(f"{where}: {key}={value!r} is not a number")
+        raise ModelError(f"{where}: {key}={_short(value)} is not a number")
     try:
         out = float(value)
     except (TypeError, ValueError):
-        raise ModelError(f"{where}: {key}={value!r} is not a number") from None
+        raise ModelError(f"{where}: {key}={_short(value)} is not a number") from None
     return out
 
 
@@ -86,10 +87,12 @@ def parameters_from_list(model, entries, where: str) -> None:
     for i, entry in enumerate(entries):
         here = f"{where}.parameters[{i}]"
         if not isinstance(entry, dict):
-            raise ModelError(f"{here}: expected a mapping, got {entry!r}")
+            raise ModelError(f"{here}: expected a mapping, got {_short(entry)}")
         name = entry.get("name")
         if name is None:
             raise ModelError(f"{here}: missing key 'name'")
+        if not isinstance(name, str):
+            raise ModelError(f"{here}: key 'name' = {_short(name)} is not a parameter name")
         here = f"{where}.parameters[{name}]"
         if name not in params:
             raise ModelError(
@@ -116,7 +119,7 @@ def _apply_entry(par: Parameter, entry: dict, here: str) -> None:
         if unit is None:
             unit = ""
         if not isinstance(unit, str):
-            raise ModelError(f"{here}: unit={unit!r} is not a string")
+            raise ModelError(f"{here}: unit={_short(unit)} is not a string")
         from fluxfit.models.parameter import parse_unit
 
         new_unit = parse_unit(unit, here)
@@ -137,14 +140,17 @@ def _apply_entry(par: Parameter, entry: dict, here: str) -> None:
         raise ModelError(f"{here}: value {value} is not finite")
     if low > high:
         raise ModelError(f"{here}: min={low} exceeds max={high}")
-    if value < low or value > high:
+    # a parameter linked to another (scale/offset) holds a derived value, recomputed from its
+    # master once the links are resolved: its bounds need not contain it
+    derived = isinstance(entry.get("link"), dict)
+    if not derived and (value < low or value > high):
         raise ModelError(f"{here}: value {value} is outside [min, max] = [{low}, {high}]")
     par._min, par._max = low, high
     par._value = value
     if "frozen" in entry:
         frozen = entry["frozen"]
         if not isinstance(frozen, bool):
-            raise ModelError(f"{here}: frozen={frozen!r} must be true or false")
+            raise ModelError(f"{here}: frozen={_short(frozen)} must be true or false")
         par.frozen = frozen
     if "error" in entry:
         error = _number(entry["error"], "error", here)
@@ -162,18 +168,20 @@ def _apply_entry(par: Parameter, entry: dict, here: str) -> None:
         par.autoscale()
     if "interp" in entry:
         if entry["interp"] not in ("lin", "log"):
-            raise ModelError(f"{here}: interp={entry['interp']!r}; use 'lin' or 'log'")
+            raise ModelError(f"{here}: interp={_short(entry['interp'])}; use 'lin' or 'log'")
         par.interp = entry["interp"]
     if "transform" in entry:
         if entry["transform"] not in (None, "log"):
-            raise ModelError(f"{here}: transform={entry['transform']!r}; use null or 'log'")
+            raise ModelError(f"{here}: transform={_short(entry['transform'])}; use null or 'log'")
         par.transform = entry["transform"]
     if "is_norm" in entry:
         par.is_norm = bool(entry["is_norm"])
     if entry.get("link") is not None:
         link = entry["link"]
         if not isinstance(link, str | dict):
-            raise ModelError(f"{here}: link must be a label string or a mapping, got {link!r}")
+            raise ModelError(
+                f"{here}: link must be a label string or a mapping, got {_short(link)}"
+            )
         par._pending_link = (link, here)
 
 
@@ -188,7 +196,7 @@ def model_from_dict(data, kind: str, where: str):
     cls = lookup_model(type_name, kind_base) if isinstance(type_name, str) else None
     if cls is None:
         known = sorted(tag for tag, c in MODEL_REGISTRY.items() if issubclass(c, kind_base))
-        raise ModelError(f"{where}: unknown {kind} model type {type_name!r}; known: {known}")
+        raise ModelError(f"{where}: unknown {kind} model type {_short(type_name)}; known: {known}")
     try:
         return cls.from_dict(data, where=f"{where}({type_name})")
     except ModelError:

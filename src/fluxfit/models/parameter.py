@@ -22,7 +22,7 @@ import numbers
 import astropy.units as u
 import numpy as np
 
-from fluxfit.errors import ParameterError, UnitError
+from fluxfit.errors import ParameterError, UnitError, short_repr
 from fluxfit.models.priors import Prior
 
 __all__ = ["Parameter", "Parameters", "ParameterLink", "parse_unit"]
@@ -37,7 +37,7 @@ def parse_unit(unit, where: str = "unit") -> u.UnitBase:
     try:
         return u.Unit(unit)
     except (ValueError, TypeError) as exc:
-        raise UnitError(f"{where}: cannot parse unit {unit!r} ({exc})") from None
+        raise UnitError(f"{where}: cannot parse unit {short_repr(unit)} ({exc})") from None
 
 
 def _as_bound(value, name: str, owner: str) -> float:
@@ -48,7 +48,9 @@ def _as_bound(value, name: str, owner: str) -> float:
     try:
         value = float(value)
     except (TypeError, ValueError):
-        raise ParameterError(f"Parameter {owner!r}: {name}={value!r} is not a number") from None
+        raise ParameterError(
+            f"Parameter {owner!r}: {name}={short_repr(value)} is not a number"
+        ) from None
     return value
 
 
@@ -135,7 +137,9 @@ class Parameter:
         transform: str | None = None,
     ):
         if not isinstance(name, str) or not name:
-            raise ParameterError(f"a parameter name must be a non-empty string, got {name!r}")
+            raise ParameterError(
+                f"a parameter name must be a non-empty string, got {short_repr(name)}"
+            )
         self.name = name
         self._link: ParameterLink | None = None
         self._factor_cache: dict = {}

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-from fluxfit.errors import ModelError, PriorError
+from fluxfit.errors import ModelError, PriorError, short_repr
 
 __all__ = [
     "Prior",
@@ -39,7 +39,7 @@ _LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
 def _finite(name: str, value, owner: str) -> float:
     value = float(value)
     if not np.isfinite(value):
-        raise PriorError(f"{owner}: {name}={value!r} must be a finite number")
+        raise PriorError(f"{owner}: {name}={short_repr(value)} must be a finite number")
     return value
 
 
@@ -320,11 +320,11 @@ def prior_from_dict(data: dict, where: str = "prior") -> Prior:
         Location used in error messages (file and key path).
     """
     if not isinstance(data, dict):
-        raise ModelError(f"{where}: a prior must be a mapping, got {data!r}")
+        raise ModelError(f"{where}: a prior must be a mapping, got {short_repr(data)}")
     kind = data.get("type")
-    if kind not in PRIOR_REGISTRY:
+    if not isinstance(kind, str) or kind not in PRIOR_REGISTRY:
         raise ModelError(
-            f"{where}: unknown prior type {kind!r}; known types: "
+            f"{where}: unknown prior type {short_repr(kind)}; known types: "
             f"{', '.join(sorted(c.__name__ for c in set(PRIOR_REGISTRY.values())))}"
         )
     cls = PRIOR_REGISTRY[kind]

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import itertools
 
-from fluxfit.errors import ModelError
+from fluxfit.errors import ModelError, short_repr
 from fluxfit.models.core import MODEL_REGISTRY, ModelBase
 from fluxfit.models.parameter import Parameters
 
@@ -38,11 +38,13 @@ def _check_names(datasets_names, where):
         names = list(datasets_names)
     except TypeError:
         raise ModelError(
-            f"{where}: datasets_names must be a list of names, got {datasets_names!r}"
+            f"{where}: datasets_names must be a list of names, got {short_repr(datasets_names)}"
         ) from None
     for name in names:
         if not isinstance(name, str):
-            raise ModelError(f"{where}: datasets_names entries must be strings, got {name!r}")
+            raise ModelError(
+                f"{where}: datasets_names entries must be strings, got {short_repr(name)}"
+            )
     return names
 
 
@@ -145,7 +147,7 @@ class SkyModel(_ComponentModel):
         if name is None:
             name = f"model-{next(_auto_names)}"
         if not isinstance(name, str) or not name:
-            raise ModelError(f"SkyModel: name must be a non-empty string, got {name!r}")
+            raise ModelError(f"SkyModel: name must be a non-empty string, got {short_repr(name)}")
         self.name = name
         self.datasets_names = _check_names(datasets_names, f"SkyModel {name!r}")
 
@@ -225,7 +227,7 @@ class FoVBackgroundModel(_ComponentModel):
     def __init__(self, dataset_name: str, spectral_model=None, name: str | None = None):
         if not isinstance(dataset_name, str) or not dataset_name:
             raise ModelError(
-                f"FoVBackgroundModel: dataset_name must be a string, got {dataset_name!r}"
+                f"FoVBackgroundModel: dataset_name must be a string, got {short_repr(dataset_name)}"
             )
         if spectral_model is None:
             spectral_model = MODEL_REGISTRY["PowerLawNormSpectralModel"]()
@@ -258,7 +260,7 @@ class FoVBackgroundModel(_ComponentModel):
         names = _check_names(data.get("datasets_names"), where)
         if not names or len(names) != 1:
             raise ModelError(
-                f"{where}: datasets_names must name exactly one dataset, got {names!r}"
+                f"{where}: datasets_names must name exactly one dataset, got {short_repr(names)}"
             )
         spectral = None
         if data.get("spectral") is not None:

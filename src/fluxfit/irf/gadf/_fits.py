@@ -43,6 +43,7 @@ READ_ERRORS = (
     KeyError,
     zlib.error,
     AstropyUserWarning,
+    fits.VerifyError,
 )
 
 
@@ -104,10 +105,15 @@ def open_fits(filename, obs_id=None):
     try:
         with open(path, "rb") as handle:
             magic = handle.read(2)
-        if magic == b"\x1f\x8b":
-            hdulist = fits.open(io.BytesIO(_gunzip(path)), memmap=False)
-        else:
-            hdulist = fits.open(path, memmap=False)
+        with warnings.catch_warnings():
+            warnings.filterwarnings(
+                "error", message="File may have been truncated", category=AstropyUserWarning
+            )
+            # every header parsed now: a damaged or truncated file fails here, named
+            if magic == b"\x1f\x8b":
+                hdulist = fits.open(io.BytesIO(_gunzip(path)), memmap=False, lazy_load_hdus=False)
+            else:
+                hdulist = fits.open(path, memmap=False, lazy_load_hdus=False)
     except READ_ERRORS as exc:
         raise FormatError(
             f"{describe(path, obs_id=obs_id)}: cannot be read as FITS ({type(exc).__name__}: {exc})"
@@ -218,6 +224,8 @@ class FitsTable:
         self.name = hdu.name
         try:
             self.header = hdu.header.copy()
+            for card in self.header.cards:
+                card.value  # noqa: B018 - parse every card now: a damaged one is named here
             columns = hdu.columns
             self.colnames = [c.name for c in columns]
             self._units = {c.name: c.unit for c in columns}
@@ -229,7 +237,7 @@ class FitsTable:
                     self._columns[name] = np.array(data[name])
         except READ_ERRORS as exc:
             raise FormatError(
-                f"{describe(filename, self.name, obs_id)}: cannot read the table data "
+                f"{describe(filename, self.name, obs_id)}: cannot read the table header or data "
                 f"({type(exc).__name__}: {exc})"
             ) from exc
 
