@@ -16,6 +16,8 @@ models whose ``datasets_names`` include it (all, when unset).
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import astropy.units as u
 import numpy as np
 
@@ -25,7 +27,7 @@ from fluxfit.models import Models
 __all__ = ["Dataset", "Datasets"]
 
 
-class Dataset:
+class Dataset(ABC):
     """Base class of datasets; subclasses implement the statistic."""
 
     tag = "Dataset"
@@ -57,14 +59,16 @@ class Dataset:
         self._models = models.for_dataset(self.name)
         self._on_models_changed()
 
-    def _on_models_changed(self) -> None:
+    def _on_models_changed(self) -> None:  # noqa: B027 - optional hook, empty by default
         """Hook for subclasses caching per-model quantities."""
 
-    def stat_sum(self) -> float:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abstractmethod
+    def stat_sum(self) -> float:
+        """Fit statistic at the current parameter values."""
 
-    def stat_sum_batch(self, overrides) -> np.ndarray:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abstractmethod
+    def stat_sum_batch(self, overrides) -> np.ndarray:
+        """Fit statistic for k parameter sets (``overrides``: Parameter -> (k, 1) arrays)."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"

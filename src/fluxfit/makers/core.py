@@ -10,6 +10,7 @@ so cutting 21 runs into 34 pieces costs 21 IRF evaluations, not 34.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections import OrderedDict
 
 import astropy.units as u
@@ -37,13 +38,14 @@ __all__ = [
 META_KEYS = ("OBS_ID", "TELESCOP", "INSTRUME", "OBJECT", "RA_PNT", "DEC_PNT", "DEADC")
 
 
-class Maker:
+class Maker(ABC):
     """Base class of the makers: ``run(dataset, observation) -> dataset``."""
 
     tag = "Maker"
 
-    def run(self, dataset, observation):  # pragma: no cover - interface
-        raise NotImplementedError
+    @abstractmethod
+    def run(self, dataset, observation):
+        """The dataset with this maker's quantities filled from ``observation``."""
 
     def __repr__(self) -> str:
         options = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_"))

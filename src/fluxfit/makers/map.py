@@ -16,7 +16,7 @@ For one observation (or time piece) and the geometries of a template
 - edisp: `~fluxfit.irf.kernels.EDispKernelMap` on the template's dispersion geometry (the
   kernel at each pixel's offset) with its exposure map.
 
-A template whose dispersion map is the 2 x 1 all-sky placeholder (``MapDataset.create``
+A template whose dispersion map is the 2 x 1 all-sky default (``MapDataset.create``
 without IRF geometry), or that has no PSF map, gets IRF maps on the counts image resampled
 to ``binsz_irf`` (0.2 deg, Gammapy's default IRF geometry). The safe mask is all True.
 IRF maps and the per-pixel offsets are cached per observation (shared by its time pieces).
@@ -56,7 +56,7 @@ def _pixel_skycoord(geom) -> SkyCoord:
     return SkyCoord(coords["lon"], coords["lat"], unit="deg", frame=geom.frame)
 
 
-def _is_placeholder(geom) -> bool:
+def _is_all_sky_default(geom) -> bool:
     """The 2 x 1 all-sky image ``MapDataset.create`` uses for its default dispersion."""
     nx, ny = geom.to_image().npix
     width = np.atleast_1d(geom.width.to_value("deg")).ravel()
@@ -265,7 +265,7 @@ class MapDatasetMaker(Maker):
     # ------------------------------------------------------------------ run
     def _psf_geom(self, dataset):
         psf = dataset.psf
-        if isinstance(psf, PSFMap) and not _is_placeholder(psf.psf_map.geom):
+        if isinstance(psf, PSFMap) and not _is_all_sky_default(psf.psf_map.geom):
             return psf.psf_map.geom
         geom = dataset.counts.geom
         energy_axis_true = dataset.energy_axis_true
@@ -277,7 +277,7 @@ class MapDatasetMaker(Maker):
 
     def _edisp_geom(self, dataset):
         edisp = dataset.edisp
-        if isinstance(edisp, EDispKernelMap) and not _is_placeholder(edisp.geom):
+        if isinstance(edisp, EDispKernelMap) and not _is_all_sky_default(edisp.geom):
             return edisp.geom
         geom = dataset.counts.geom
         energy_axis_true = dataset.energy_axis_true.copy(name="energy_true")

@@ -34,6 +34,7 @@ Examples
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 
 import astropy.units as u
 import numpy as np
@@ -60,7 +61,7 @@ FULL_CIRCLE = 2 * np.pi
 _CM2_S = u.Unit("cm2 s")
 
 
-class RegionsFinder:
+class RegionsFinder(ABC):
     """Base of the OFF-region finders: the reference map and the excluded pixels.
 
     Parameters
@@ -90,8 +91,9 @@ class RegionsFinder:
         pix_y, pix_x = np.nonzero(~data)
         return PixCoord(pix_x.astype(float), pix_y.astype(float))
 
-    def run(self, region, center, exclusion_mask=None):  # pragma: no cover - interface
-        raise NotImplementedError
+    @abstractmethod
+    def run(self, region, center, exclusion_mask=None):
+        """OFF regions for ``region`` around ``center``, avoiding ``exclusion_mask``."""
 
 
 class ReflectedRegionsFinder(RegionsFinder):
