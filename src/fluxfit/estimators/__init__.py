@@ -21,7 +21,9 @@ from fluxfit.estimators.core import (
     FluxEstimator,
     NormParameter,
 )
+from fluxfit.estimators.lightcurve import LightCurveEstimator
 from fluxfit.estimators.points import FluxPointsEstimator
+from fluxfit.estimators.profile import FluxProfileEstimator
 from fluxfit.estimators.scale import ScaleSpectralModel
 from fluxfit.estimators.time_resolved import (
     TimeResolvedSpectroscopyEstimator,
@@ -38,6 +40,8 @@ __all__ = [
     "FluxEstimator",
     "FluxPoints",
     "FluxPointsEstimator",
+    "FluxProfileEstimator",
+    "LightCurveEstimator",
     "NormParameter",
     "ScaleSpectralModel",
 ]

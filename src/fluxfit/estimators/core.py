@@ -21,12 +21,17 @@ each group with `~fluxfit.fit.Fit`; or datasets whose statistic has no
 closed-form profile, e.g. PG-stat) is `FluxEstimator.estimate_group_fit`,
 one independent task per group (`fluxfit.parallel.run_tasks`).
 
-A flux profile estimator runs the same pipeline with one group per (region,
-energy group): `DatasetArrays.reduce_pixels` sums a map dataset's arrays over
-the pixels of each region (Gammapy's ``to_spectrum_dataset``), `add_group`
-numbers the groups ``region * n_energy + energy``, `FluxEstimator.solve`
-solves them all at once, and the results reshaped to ``(n_regions, n_energy)``
-go to `FluxEstimator.flux_points` with the axes ``[energy, projected-distance]``.
+The flux profile estimator (`fluxfit.estimators.profile`) runs the same
+pipeline with one group per (region, energy group): its `DatasetArrays` have the
+regions as "pixels" (``MapDataset.reduce_regions``: all regions in one sparse
+product, Gammapy's ``to_spectrum_dataset``), `add_group` takes an array of group
+numbers ``region * n_energy + energy``, `FluxEstimator.solve` solves them all at
+once, and `reshape_group_results` gives ``(n_regions, n_energy)`` arrays for
+`FluxEstimator.flux_points` with the axes ``[energy, projected-distance]``. The
+light curve estimator (`fluxfit.estimators.lightcurve`) numbers its groups
+``time_bin * n_energy + energy`` over the datasets inside each time bin.
+(`DatasetArrays.reduce_pixels` sums the arrays of one region given as pixel
+weights.)
 
 Conventions are Gammapy 2.1's (``FluxEstimator`` / ``ParameterEstimator``):
 ``ts = stat(norm=0) - stat(best)``, ``norm_err = n_sigma * sqrt(2 / stat'')``
@@ -59,6 +64,7 @@ __all__ = [
     "DatasetArrays",
     "dataset_arrays",
     "add_group",
+    "reshape_group_results",
     "snap_energy_edges",
 ]
 
@@ -510,7 +516,7 @@ def snap_energy_edges(axis, energy_edges):
 
 def add_group(
     problem: NormProblem,
-    group: int,
+    group,
     dataset_index: int,
     arrays: DatasetArrays,
     rows: slice,
@@ -518,7 +524,10 @@ def add_group(
 ) -> bool:
     """Add the channels ``rows`` (energy bins) of one dataset to group ``group``.
 
-    With ``sum_over_energy_groups`` the bins are first summed (inside ``mask_safe``)
+    ``group`` is one group number for all the channels, or an int array
+    ``(n_pixels,)`` giving each pixel's group (e.g. a flux profile's arrays, whose
+    "pixels" are the regions: one group per region and energy group). With
+    ``sum_over_energy_groups`` the bins are first summed (inside ``mask_safe``)
     into one bin per pixel, as Gammapy's ``to_image``. Returns whether any channel
     enters the statistic.
     """
@@ -544,8 +553,10 @@ def add_group(
         mask = mask & (alpha > 0)
     if not np.any(mask):
         return False
-    n = int(mask.sum())
-    groups = np.full(n, group)
+    if np.ndim(group) == 0:
+        groups = np.full(int(mask.sum()), group)
+    else:
+        groups = np.broadcast_to(np.asarray(group, dtype=np.int64), mask.shape)[mask]
     if arrays.stat_type == "wstat":
         problem.add_wstat(
             groups, counts[mask], off[mask], alpha[mask], s[mask], b[mask], dataset_index
@@ -892,6 +903,23 @@ def _nan_group(estimator: FluxEstimator, n_datasets: int) -> dict:
         values = estimator.norm.scan_values
         out["norm_scan"] = values
         out["stat_scan"] = np.full(values.size, np.nan)
+    return out
+
+
+def reshape_group_results(results: dict, shape: tuple) -> dict:
+    """Solver arrays over the groups ``(n_groups, ...)`` as ``shape + (...)``.
+
+    For estimators with groups over several axes (a flux profile's regions x energy
+    groups, a light curve's time bins x energy groups), numbered in C order of ``shape``.
+    ``norm_scan`` (the scan values, shared) is kept as it is.
+    """
+    out = {}
+    for key, value in results.items():
+        if key == "norm_scan":
+            out[key] = value
+            continue
+        value = np.asarray(value)
+        out[key] = value.reshape(tuple(shape) + value.shape[1:])
     return out
 
 
