@@ -1,4 +1,4 @@
-"""fluxfit.estimators: flux points (and, next, flux profiles) from fitted datasets.
+"""fluxfit.estimators: flux points, flux profiles, light curves and time-resolved fits.
 
 `FluxPointsEstimator` fits the norm of one source in energy groups and returns
 `~fluxfit.datasets.FluxPoints` (re-exported here). Without ``reoptimize`` every
