@@ -79,8 +79,7 @@ def test_failures_pickle():
     assert pickle.loads(pickle.dumps(failure)) == failure
 
 
-def test_ray_backend_matches_serial():
-    pytest.importorskip("ray", reason="ray is not installed (pip install 'fluxfit[distributed]')")
+def test_ray_backend_matches_serial(ray_local):
     shared = {"data": np.linspace(0.1, 2, 100)}
     serial = run_tasks(power, range(4), shared=shared)
     assert run_tasks(power, range(4), shared=shared, n_jobs=2, backend="ray") == serial

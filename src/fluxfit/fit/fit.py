@@ -217,6 +217,13 @@ class Fit:
         self._minuit = None
         self._last_models = None
 
+    def __getstate__(self):
+        # the last minimiser holds the objective and its datasets: not part of the settings
+        state = dict(self.__dict__)
+        state["_minuit"] = None
+        state["_last_models"] = None
+        return state
+
     # ------------------------------------------------------------------ run
     def run(self, datasets) -> FitResult:
         """Optimise, then estimate the covariance; returns a `FitResult`."""
