@@ -269,7 +269,7 @@ class TimeMapAxis:
         )
 
     def upsample(self, *args, **kwargs):
-        raise NotImplementedError("TimeMapAxis cannot be upsampled")
+        raise DatasetError("TimeMapAxis cannot be upsampled: its intervals have no finer grid")
 
     def downsample(self, *args, **kwargs):
         raise NotImplementedError("TimeMapAxis cannot be downsampled")

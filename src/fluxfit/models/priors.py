@@ -52,14 +52,20 @@ class Prior:
 
     _fields: tuple[str, ...] = ()
 
+    def _undefined(self, method: str):  # pragma: no cover - interface
+        raise PriorError(f"{type(self).__name__} does not define {method}(); subclass Prior fully")
+
     def logpdf(self, value):  # pragma: no cover - interface
-        raise NotImplementedError
+        """Natural log of the density at ``value``."""
+        self._undefined("logpdf")
 
     def cdf(self, value):  # pragma: no cover - interface
-        raise NotImplementedError
+        """Cumulative probability at ``value``."""
+        self._undefined("cdf")
 
     def ppf(self, u):  # pragma: no cover - interface
-        raise NotImplementedError
+        """Value at cumulative probability ``u`` (inverse of `cdf`)."""
+        self._undefined("ppf")
 
     def pdf(self, value):
         """Probability density at ``value`` (same unit as the parameter)."""

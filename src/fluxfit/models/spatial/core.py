@@ -99,7 +99,7 @@ class SpatialModel(ModelBase):
     # ----------------------------------------------------------- interface
     @staticmethod
     def evaluate(lon, lat, **kwargs):  # pragma: no cover - interface
-        raise NotImplementedError
+        raise ModelError("a spatial model class must define evaluate(lon, lat, **parameters)")
 
     @property
     def is_energy_dependent(self) -> bool:
@@ -280,7 +280,7 @@ class SpatialModel(ModelBase):
     # ---------------------------------------------------------------- other
     def to_region(self, **kwargs):  # pragma: no cover - interface
         """A `regions` sky region outlining the model."""
-        raise NotImplementedError
+        raise ModelError(f"{type(self).__name__} has no region outline")
 
     def to_dict(self, full_output: bool = False) -> dict:
         data = super().to_dict(full_output)

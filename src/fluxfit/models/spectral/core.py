@@ -90,7 +90,7 @@ class SpectralModel(ModelBase):
 
     @staticmethod
     def evaluate(energy, **kwargs):  # pragma: no cover - interface
-        raise NotImplementedError
+        raise ModelError("a spectral model class must define evaluate(energy, **parameters)")
 
     @property
     def is_norm_spectral_model(self) -> bool:

@@ -102,7 +102,7 @@ class TemporalModel(ModelBase):
 
     @staticmethod
     def evaluate(time, **kwargs):  # pragma: no cover - interface
-        raise NotImplementedError
+        raise ModelError("a temporal model class must define evaluate(time, **parameters)")
 
     # ------------------------------------------------------------ float API
     def canonical_values(self, overrides=None) -> dict:
