@@ -117,7 +117,8 @@ class Estimator:
         self._selection_optional = selection
 
     def run(self, datasets):  # pragma: no cover - interface
-        raise NotImplementedError
+        """The estimator's result for ``datasets`` (defined by each estimator)."""
+        raise FluxfitError(f"{type(self).__name__} does not define run(datasets)")
 
     def copy(self):
         """A deep copy of the estimator."""

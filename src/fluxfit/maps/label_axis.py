@@ -175,13 +175,13 @@ class LabelMapAxis:
         return stacked
 
     def upsample(self, *args, **kwargs):
-        raise NotImplementedError("A LabelMapAxis cannot be upsampled")
+        raise DatasetError("A LabelMapAxis cannot be upsampled: its bins are labels")
 
     def downsample(self, *args, **kwargs):
-        raise NotImplementedError("A LabelMapAxis cannot be downsampled")
+        raise DatasetError("A LabelMapAxis cannot be downsampled: its bins are labels")
 
     def pad(self, *args, **kwargs):
-        raise NotImplementedError("A LabelMapAxis cannot be padded")
+        raise DatasetError("A LabelMapAxis cannot be padded: its bins are labels")
 
     def is_allclose(self, other, **kwargs):
         """Same name (case-insensitive) and labels."""

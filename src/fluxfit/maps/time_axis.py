@@ -272,7 +272,7 @@ class TimeMapAxis:
         raise DatasetError("TimeMapAxis cannot be upsampled: its intervals have no finer grid")
 
     def downsample(self, *args, **kwargs):
-        raise NotImplementedError("TimeMapAxis cannot be downsampled")
+        raise DatasetError("TimeMapAxis cannot be downsampled: merge its intervals explicitly")
 
     def assert_name(self, required_name):
         """Raise `~fluxfit.errors.DatasetError` if the name differs."""
@@ -303,7 +303,7 @@ class TimeMapAxis:
         return id(self)
 
     def is_aligned(self, other, atol=2e-2):
-        raise NotImplementedError("is_aligned is not defined for TimeMapAxis")
+        raise DatasetError("is_aligned is not defined for TimeMapAxis (intervals, not a grid)")
 
     def __repr__(self):
         return (
