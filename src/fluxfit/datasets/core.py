@@ -21,7 +21,7 @@ from abc import ABC, abstractmethod
 import astropy.units as u
 import numpy as np
 
-from fluxfit.errors import DatasetError
+from fluxfit.errors import DatasetError, FluxfitError
 from fluxfit.models import Models
 
 __all__ = ["Dataset", "Datasets"]
@@ -70,8 +70,31 @@ class Dataset(ABC):
     def stat_sum_batch(self, overrides) -> np.ndarray:
         """Fit statistic for k parameter sets (``overrides``: Parameter -> (k, 1) arrays)."""
 
+    def _compiled_kernel(self):
+        """The compiled statistic of this dataset (`fluxfit.datasets.kernels`), or None.
+
+        `Datasets` evaluates the datasets that have one together, in one compiled call.
+        """
+        return None
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
+
+    def _repr_html_(self) -> str:
+        """The text summary (`str`) in a ``<pre>`` block (subclasses show a table)."""
+        import html
+
+        return f"<pre>{html.escape(str(self))}</pre>"
+
+
+#: Largest batch the compiled kernels evaluate: beyond it numpy's vectorised (SIMD) exp and log
+#: over the whole batch are faster per parameter set than the kernels' scalar ones.
+KERNEL_MAX_BATCH = 32
+
+
+def batch_size(overrides) -> int:
+    """Number of parameter sets in batch ``overrides`` (arrays of shape (k, 1) or scalars)."""
+    return max((np.shape(v)[0] for v in overrides.values() if np.ndim(v)), default=1)
 
 
 class Datasets:
@@ -93,6 +116,7 @@ class Datasets:
         if isinstance(datasets, Dataset):
             datasets = [datasets]
         self._datasets: list[Dataset] = []
+        self._compiled = None
         for dataset in datasets:
             self.append(dataset)
 
@@ -102,6 +126,7 @@ class Datasets:
         if dataset.name in self.names:
             raise DatasetError(f"Datasets: a dataset named {dataset.name!r} is already present")
         self._datasets.append(dataset)
+        self._compiled = None
 
     def __len__(self) -> int:
         return len(self._datasets)
@@ -159,17 +184,48 @@ class Datasets:
         return self.models.parameters
 
     # -------------------------------------------------------------- statistic
+    def _compiled_plan(self):
+        """(joint kernel or None, datasets evaluated one by one), rebuilt when a dataset's
+        fit cache was replaced (new data, masks or models) since it was made."""
+        plan = getattr(self, "_compiled", None)
+        if plan is not None:
+            for dataset, cache in plan[2]:
+                if getattr(dataset, "_cache", None) is not cache:
+                    plan = None
+                    break
+        if plan is None:
+            kernels, others = [], []
+            for dataset in self._datasets:
+                kernel = dataset._compiled_kernel()
+                (others if kernel is None else kernels).append(kernel or dataset)
+            joint = None
+            if kernels:
+                from fluxfit.datasets.kernels import JointSpectrumKernel
+
+                joint = JointSpectrumKernel(kernels)
+            tokens = [(d, getattr(d, "_cache", None)) for d in self._datasets]
+            plan = self._compiled = (joint, others, tokens)
+        return plan
+
     def stat_sum(self) -> float:
-        """Total fit statistic of all datasets."""
-        total = 0.0
-        for dataset in self._datasets:
+        """Total fit statistic of all datasets.
+
+        Datasets with a compiled statistic (1D spectra, where numba is installed) are
+        evaluated together in one call; the others one by one.
+        """
+        joint, others, _ = self._compiled_plan()
+        total = 0.0 if joint is None else float(joint.single())
+        for dataset in others:
             total += dataset.stat_sum()
         return total
 
     def stat_sum_batch(self, overrides) -> np.ndarray:
         """Total statistic for a batch of parameter sets (shape (k,))."""
-        total = 0.0
-        for dataset in self._datasets:
+        joint, others, _ = self._compiled_plan()
+        if joint is not None and batch_size(overrides) > KERNEL_MAX_BATCH:
+            joint, others = None, self._datasets
+        total = 0.0 if joint is None else joint(overrides)
+        for dataset in others:
             total = total + dataset.stat_sum_batch(overrides)
         return np.asarray(total, dtype=float)
 
@@ -219,3 +275,39 @@ class Datasets:
 
     def __repr__(self) -> str:
         return f"Datasets({self.names})"
+
+    def summary_table(self):
+        """One row per dataset: name, type, fit statistic at the current parameters, models.
+
+        Returns
+        -------
+        `~astropy.table.Table`
+            Columns ``name``, ``type``, ``stat_sum`` (NaN where the statistic cannot be
+            evaluated, e.g. a dataset without models) and ``models`` (comma-separated names).
+        """
+        from astropy.table import Table
+
+        rows = []
+        for dataset in self._datasets:
+            try:
+                stat = float(dataset.stat_sum())
+            except (FluxfitError, ValueError, TypeError):  # no models or no data yet
+                stat = np.nan
+            models = getattr(dataset, "models", None)
+            names = ", ".join(models.names) if models is not None else ""
+            rows.append((dataset.name, type(dataset).__name__, stat, names))
+        table = Table(
+            rows=rows or None,
+            names=("name", "type", "stat_sum", "models"),
+            dtype=(str, str, float, str),
+        )
+        table["stat_sum"].format = ".6g"
+        return table
+
+    def __str__(self) -> str:
+        table = self.summary_table()
+        lines = [f"Datasets ({len(self)})", ""]
+        return "\n".join(lines + table.pformat(max_lines=-1, max_width=-1))
+
+    def _repr_html_(self) -> str:
+        return f"<b>Datasets</b> ({len(self)})" + self.summary_table()._repr_html_()

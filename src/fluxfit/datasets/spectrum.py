@@ -33,7 +33,8 @@ import logging
 import astropy.units as u
 import numpy as np
 
-from fluxfit.datasets.core import Dataset
+from fluxfit._jit import jit_enabled
+from fluxfit.datasets.core import KERNEL_MAX_BATCH, Dataset, batch_size
 from fluxfit.errors import DatasetError, UnitError
 from fluxfit.irf.folding import FoldingMatrix
 from fluxfit.irf.response import EnergyDispersionMatrix
@@ -88,7 +89,7 @@ def _as_mask(mask, name: str, owner: str, size: int):
 class _FitCache:
     """What the statistic needs, computed once per data/mask state."""
 
-    __slots__ = ("closed_form", "counts", "extra", "fold", "full", "index", "quad")
+    __slots__ = ("closed_form", "counts", "extra", "fold", "full", "index", "kernel", "quad")
 
 
 class SpectrumDataset(Dataset):
@@ -293,8 +294,23 @@ class SpectrumDataset(Dataset):
         cache.full = response
         cache.counts = self._counts[index]
         cache.extra = self._prepare_stat(index)
+        cache.kernel = None
+        if jit_enabled():
+            from fluxfit.datasets.kernels import SpectrumKernel  # imports numba: on first use
+
+            cache.kernel = SpectrumKernel.build(self, cache, self._kernel_stat(cache))
         self._cache = cache
         return cache
+
+    def _compiled_kernel(self):
+        return (self._cache or self._prepare()).kernel
+
+    def _kernel_stat(self, cache):
+        """(kind, rows, gof) of the statistic for `SpectrumKernel`, or None if it has none."""
+        if type(self)._stat_sum_fit is not SpectrumDataset._stat_sum_fit:
+            return None  # a subclass with its own statistic
+        background = np.zeros(cache.counts.size) if cache.extra is None else cache.extra
+        return "cash", np.stack([cache.counts, background]), 0.0
 
     def _prepare_stat(self, index):
         """Per-dataset constants of the statistic (overridden by subclasses)."""
@@ -348,10 +364,14 @@ class SpectrumDataset(Dataset):
     # -------------------------------------------------------------- statistic
     def stat_sum(self) -> float:
         cache = self._cache or self._prepare()
+        if cache.kernel is not None:
+            return cache.kernel.single()
         return float(self._stat_sum_fit(cache, self._npred_signal_fit()))
 
     def stat_sum_batch(self, overrides) -> np.ndarray:
         cache = self._cache or self._prepare()
+        if cache.kernel is not None and batch_size(overrides) <= KERNEL_MAX_BATCH:
+            return cache.kernel(overrides)
         return np.asarray(self._stat_sum_fit(cache, self._npred_signal_fit(overrides)))
 
     def _stat_sum_fit(self, cache, mu_sig):

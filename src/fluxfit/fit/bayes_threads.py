@@ -1,10 +1,13 @@
-"""Run BLAS single-threaded while sampling.
+"""Run BLAS single-threaded while sampling or fitting.
 
-Samplers evaluate the likelihood for batches of tens of parameter sets: the response
+Samplers and fits (gradients and Hessians are batches too) evaluate the likelihood for
+batches of tens of parameter sets: the response
 folding is then a small matrix product (e.g. 64 x 140 x 128 for seed 000) for which
 OpenBLAS's threads bring nothing on an idle machine and cost up to 100x on a busy one
 (threads spin and wait for a core; measured 0.04 ms single-threaded against 0.7-15 ms with
-two threads while another process ran). `single_threaded_blas` sets the thread count of
+two threads while another process ran; the seed-000 fit takes 20 ms single-threaded and
+21-71 ms with two threads on a machine running other work, and the Fermi-LAT and joint Crab
+map fits are as fast single-threaded on an idle machine: bench/RESULTS.md). `single_threaded_blas` sets the thread count of
 every OpenBLAS library loaded in the process to 1 and restores it afterwards; it does
 nothing where it cannot find one (other platforms or BLAS builds), like ``threadpoolctl``
 on which it is modelled (not a dependency of fluxfit).

@@ -376,6 +376,27 @@ class WStatSum:
         self._gof = float(np.sum(_gof_terms(n_on, n_off)))
         self.n_bins = n_on.size
 
+    def kernel_rows(self):
+        """The data-only terms as `wstat_sum_kernel` takes them.
+
+        Returns
+        -------
+        rows : array (7, n)
+            ``n_on``, ``n_off`` (both 0 where a bin has no counts), ``alpha``, ``1 + alpha``,
+            ``alpha (n_on + n_off)``, ``4 alpha (1 + alpha) n_off``, ``1 / (2 alpha (1 + alpha))``.
+        gof : float
+            The goodness-of-fit constant added to the sum.
+        """
+        n = self.n_bins
+        n_on = np.zeros(n)
+        n_on[slice(None) if self._on_index is None else self._on_index] = self._n_on
+        n_off = np.zeros(n)
+        n_off[slice(None) if self._off_index is None else self._off_index] = self._n_off
+        rows = np.stack(
+            [n_on, n_off, self._alpha, self._one_plus_alpha, self._c0, self._d0, self._inverse]
+        )
+        return np.ascontiguousarray(rows, dtype=float), self._gof
+
     def mu_bkg(self, mu_sig):
         """Profiled OFF background for model counts ``mu_sig`` (..., n)."""
         root = self._c0 - self._one_plus_alpha * mu_sig

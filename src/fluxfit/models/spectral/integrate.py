@@ -198,6 +198,20 @@ class _BinnedQuadrature:
         self._point_major = point_major_order
         self._segments_per_bin = segments_per_bin
 
+    def node_bins(self) -> np.ndarray:
+        """Flat bin index of every node: `integrate` adds ``weights[i] * values[i]`` to bin
+        ``node_bins()[i]`` (used by compiled loops that integrate node by node)."""
+        n_nodes = np.shape(self.nodes)[-1]
+        index = np.arange(n_nodes)
+        if self.n_bins == 0:
+            return index[:0]
+        if self._point_major is not None:
+            return (index // self._segments_per_bin) % self.n_bins
+        if self.uniform:
+            return index // self._points
+        counts = np.diff(np.append(self._starts, n_nodes))
+        return np.repeat(np.arange(self.n_bins), counts)
+
     def integrate(self, values):
         """Integrate values at `nodes` (last axis) over each bin.
 
@@ -398,6 +412,10 @@ class SimpsonQuadrature:
         self.nodes = np.concatenate([energy_min, mid, energy_max])
         width = (energy_max - energy_min) / 6.0
         self.weights = np.concatenate([width, 4.0 * width, width])
+
+    def node_bins(self) -> np.ndarray:
+        """Flat bin index of every node (see `_BinnedQuadrature.node_bins`)."""
+        return np.tile(np.arange(self.n_bins), 3)
 
     def integrate(self, values):
         weighted = values * self.weights
