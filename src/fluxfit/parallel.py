@@ -64,6 +64,7 @@ from dataclasses import dataclass
 from multiprocessing import connection
 
 from fluxfit.errors import FluxfitError
+from fluxfit.utils import progress as _progress
 
 __all__ = [
     "BACKENDS",
@@ -502,6 +503,27 @@ def shutdown() -> None:
         _RAY_STATE.update(started=False, num_cpus=None)
 
 
+def _cancel_ray(ray, pending) -> None:
+    """Cancel the unfinished Ray tasks of ``pending`` (force: kills the workers running them).
+
+    Finished tasks are left alone (cancelling them is a no-op). A task that cannot be
+    cancelled (Ray already shut down, the reference no longer owned) is logged with the
+    reason; the exception that stopped the loop is the one the caller sees.
+    """
+    if not pending or not ray.is_initialized():
+        return
+    refs = list(pending)
+    try:
+        _, running = ray.wait(refs, num_returns=len(refs), timeout=0)
+    except ray.exceptions.RayError:  # cannot tell which finished: cancel them all
+        running = refs
+    for ref in running:
+        try:
+            ray.cancel(ref, force=True)
+        except (ray.exceptions.RayError, TypeError, ValueError) as exc:
+            log.warning("could not cancel Ray task %s: %s: %s", ref, type(exc).__name__, exc)
+
+
 def _iter_ray(func, indexed, shared, n_jobs, chunksize):
     """Yield (index, ok, value, died) from Ray tasks; see `iter_tasks`."""
     ray = _ray(n_jobs)
@@ -556,11 +578,7 @@ def _iter_ray(func, indexed, shared, n_jobs, chunksize):
                 while len(pending) < 2 * n_jobs and submit():
                     pass
     except BaseException as exc:
-        for ref in pending:
-            try:
-                ray.cancel(ref, force=True)  # kills the workers running them
-            except Exception:  # already finished or gone
-                pass
+        _cancel_ray(ray, pending)
         pending.clear()
         if isinstance(exc, KeyboardInterrupt) and _RAY_STATE["started"]:
             shutdown()  # Ctrl-C: stop our local instance, nothing left behind
@@ -629,7 +647,7 @@ def run_tasks(
     backend: str | None = None,
     labels=None,
     on_error: str = "raise",
-    progress: bool = False,
+    progress: bool | None = None,
     desc: str | None = None,
     chunksize: int | None = None,
 ):
@@ -654,8 +672,10 @@ def run_tasks(
     on_error : {"raise", "return"}
         Raise `ParallelTaskError` after all tasks if any failed, or return the
         `TaskFailure` objects in place of the failed results.
-    progress : bool
-        Show a tqdm progress bar.
+    progress : bool, optional
+        Show a tqdm progress bar: True or False to force, None (default) for
+        `fluxfit.utils.progress_enabled` (on when standard error is a terminal and
+        fluxfit is not quietened).
     desc : str, optional
         Progress bar label.
     chunksize : int, optional
@@ -673,11 +693,7 @@ def run_tasks(
     n_tasks = len(tasks) if hasattr(tasks, "__len__") else None
     results: list = [None] * n_tasks if n_tasks is not None else []
     failures = []
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=n_tasks, desc=desc, leave=False)
+    bar = _progress(total=n_tasks, desc=desc, enabled=progress)
     stream = iter_tasks(func, tasks, shared, n_jobs, backend, labels, chunksize)
     try:
         for index, result in stream:
@@ -686,12 +702,10 @@ def run_tasks(
             results[index] = result
             if isinstance(result, TaskFailure):
                 failures.append(result)
-            if bar is not None:
-                bar.update()
+            bar.update()
     finally:
         stream.close()  # on Ctrl-C or any error: the workers are stopped before we return
-        if bar is not None:
-            bar.close()
+        bar.close()
     if failures and on_error == "raise":
         failures.sort(key=lambda f: f.index)
         names = ", ".join(f.label for f in failures[:10])

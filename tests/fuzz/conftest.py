@@ -6,6 +6,8 @@ Profiles (``HYPOTHESIS_PROFILE`` environment variable, default ``ci``):
     Deterministic (``derandomize=True``, no example database), `CI_EXAMPLES` cases per
     reader, 2 s deadline per case: the whole fuzz suite runs in about two minutes on two
     cores (``pytest -n 2 tests/fuzz``).
+``noshrink``
+    The ``ci`` cases without shrinking: a failure is reported as first found (triage).
 ``long``
     For local runs: `LONG_EXAMPLES` cases per reader, random seeds, same 2 s deadline.
     ``HYPOTHESIS_PROFILE=long python -m pytest -n auto tests/fuzz``
@@ -26,7 +28,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -56,6 +58,15 @@ settings.register_profile(
     "ci", max_examples=CI_EXAMPLES, derandomize=True, database=None, **_COMMON
 )
 settings.register_profile("long", max_examples=LONG_EXAMPLES, **_COMMON)
+# the ci cases without shrinking: the first failing case as found (quick triage of a failure)
+settings.register_profile(
+    "noshrink",
+    max_examples=CI_EXAMPLES,
+    derandomize=True,
+    database=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    **_COMMON,
+)
 PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
 settings.load_profile(PROFILE)
 

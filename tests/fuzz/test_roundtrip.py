@@ -320,3 +320,64 @@ def test_flux_points_nan_bits(tmp_path):
         ecsv_back = FluxPoints.read(tmp_path / "p.ecsv").to_table()["dnde"]
     assert np.asarray(fits_back).tobytes() == np.asarray(fp.to_table()["dnde"]).tobytes()
     assert np.isnan(ecsv_back[:2]).all() and ecsv_back[2] == 1e-12
+
+
+# ------------------------------------------------------------------------------ light curves
+def random_light_curve(data) -> FluxPoints:
+    from astropy.time import Time
+
+    from fluxfit.maps import TimeMapAxis
+
+    n_e = data.draw(st.integers(1, 3), label="lc n energy")
+    n_t = data.draw(st.integers(1, 5), label="lc n time")
+    energy = MapAxis.from_energy_edges(
+        np.cumprod(
+            np.concatenate(
+                [[0.1], data.draw(st.lists(st.floats(1.01, 10), min_size=n_e, max_size=n_e))]
+            )
+        )
+        * u.TeV
+    )
+    start = data.draw(st.floats(40000.0, 70000.0), label="mjd start")
+    widths = np.array(data.draw(st.lists(st.floats(1e-4, 10.0), min_size=n_t, max_size=n_t)))
+    gaps = np.array(data.draw(st.lists(st.floats(0.0, 5.0), min_size=n_t, max_size=n_t)))
+    t_min, t_max = np.empty(n_t), np.empty(n_t)
+    for i in range(n_t):  # sequentially: no overlap from rounding
+        t_min[i] = (start if i == 0 else t_max[i - 1]) + gaps[i]
+        t_max[i] = t_min[i] + widths[i]
+    time = TimeMapAxis.from_time_edges(
+        Time(t_min, format="mjd", scale="utc"), Time(t_max, format="mjd", scale="utc")
+    )
+    shape = (n_t, n_e)
+    values = {
+        name: np.array(data.draw(st.lists(VALUES, min_size=n_t * n_e, max_size=n_t * n_e))).reshape(
+            shape
+        )
+        for name in ("norm", "norm_err")
+    }
+    if data.draw(st.booleans(), label="lc ts"):
+        values["ts"] = np.array(
+            data.draw(st.lists(st.floats(0, 1e6), min_size=n_t * n_e, max_size=n_t * n_e))
+        ).reshape(shape)
+    return FluxPoints(
+        values, [energy, time], reference_model=PowerLawSpectralModel(), sed_type="likelihood"
+    )
+
+
+@given(data=st.data())
+def test_light_curve_round_trip(data):
+    """Light curves (energy x time flux points): every column and the time edges, FITS."""
+    fp = random_light_curve(data)
+    table = fp.to_table()
+    with tempfile.TemporaryDirectory(prefix="fluxfit-roundtrip-") as folder:
+        path = Path(folder) / "lc.fits"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fp.write(path)
+            again = FluxPoints.read(path)
+    written = _table_bytes(table)
+    read = _table_bytes(again.to_table())
+    assert read.keys() == written.keys()
+    for name in written:
+        assert read[name] == written[name], f"column {name} differs after the round trip"
+    RECORD["round trip: light curve FITS"]["identical"] += 1

@@ -25,16 +25,22 @@ Data may instead be ``ogip: [files]``, ``datasets: datasets.yaml`` or ``flux_poi
 (several kinds are fitted jointly); models may be inline (as above) or ``models: file.yaml``.
 Every key is checked on load: an unknown key or a wrong type raises
 `~fluxfit.errors.FormatError` naming the file, the key path and what is allowed.
+
+Every key with its type, default and allowed values is listed in ``docs/configuration.md``,
+generated from these models by ``docs/make_config_reference.py`` (run it after changing a
+model; ``tests/cli/test_config_reference.py`` fails until then, and asks for a description of
+every new key).
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import yaml
 
-from fluxfit.errors import FormatError
+from fluxfit.errors import FormatError, short_repr
 
 try:
     from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -44,9 +50,11 @@ except ImportError:  # pragma: no cover - pydantic is in the test/config extras
 __all__ = ["AnalysisConfig", "load_config"]
 
 if BaseModel is not None:
+    _Scalar = bool | int | float | str | None
 
     class _Strict(BaseModel):
-        model_config = ConfigDict(extra="forbid")
+        # NaN and +-inf are refused wherever a number is expected
+        model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     class SkyCircle(_Strict):
         """A circle on the sky; angles as strings with units ("0.11 deg")."""
@@ -85,7 +93,7 @@ if BaseModel is not None:
         methods: list[Literal["aeff-max", "aeff-default", "edisp-bias", "offset-max"]] = [
             "aeff-max"
         ]
-        aeff_percent: float = 10.0
+        aeff_percent: float = Field(default=10.0, gt=0, le=100)
 
     class ReductionConfig(_Strict):
         on_region: SkyCircle
@@ -95,10 +103,28 @@ if BaseModel is not None:
         containment_correction: bool = True
         safe_mask: SafeMaskConfig = SafeMaskConfig()
 
+    class PriorConfig(_Strict):
+        """A prior of one parameter: its type and hyper-parameters (in the parameter's unit)."""
+
+        type: Literal[
+            "UniformPrior",
+            "LogUniformPrior",
+            "GaussianPrior",
+            "LogNormalPrior",
+            "TruncatedGaussianPrior",
+        ]
+        min: float | None = None
+        max: float | None = None
+        mu: float | None = None
+        sigma: float | None = None
+        lower: float | None = None
+        upper: float | None = None
+
     class ComponentConfig(_Strict):
         type: str
         parameters: dict[str, float | str] = {}
         frozen: list[str] = []
+        priors: dict[str, PriorConfig] = {}
 
     class ModelConfig(_Strict):
         name: str
@@ -108,16 +134,25 @@ if BaseModel is not None:
     class FitConfig(_Strict):
         method: Literal["mle", "bayes"] = "mle"
         sampler: Literal["emcee", "ultranest"] = "emcee"
-        sampler_options: dict[str, Any] = {}
+        # scalars (or lists of them): a YAML alias bomb cannot hide here and reach fit.json
+        sampler_options: dict[str, _Scalar | list[_Scalar]] = {}
         seed: int | None = 0
 
-    class FluxPointsConfig(_Strict):
-        energy_edges: list[str]
-        source: str | None = None
+    OptionalStep = Literal["all", "errn-errp", "ul", "scan"]
 
-    class LightCurveConfig(_Strict):
-        energy_range: list[str]
+    class _EstimatorOptions(_Strict):
         source: str | None = None
+        n_sigma: float = Field(1.0, gt=0)
+        n_sigma_ul: float = Field(2.0, gt=0)
+        selection_optional: list[OptionalStep] | None = None
+        reoptimize: bool = False
+        n_jobs: int | None = None
+
+    class FluxPointsConfig(_EstimatorOptions):
+        energy_edges: list[str] = Field(min_length=2)
+
+    class LightCurveConfig(_EstimatorOptions):
+        energy_range: list[str] = Field(min_length=2)
 
     class TimeResolvedConfig(_Strict):
         energy_range: list[str] = ["1 TeV", "10 TeV"]
@@ -144,18 +179,44 @@ if BaseModel is not None:
         outputs: OutputsConfig = OutputsConfig()
 
 
+#: Problems listed in one error message (the count says how many there were).
+_MAX_PROBLEMS = 20
+
+
 def _explain(exc, filename) -> str:
     lines = [f"{filename}: invalid analysis configuration ({exc.error_count()} problem(s))"]
-    for error in exc.errors():
-        path = ".".join(str(p) for p in error["loc"]) or "(top level)"
+    errors = exc.errors()
+    for error in errors[:_MAX_PROBLEMS]:
+        loc, tags = _key_path(error["loc"])
+        path = ".".join(str(p) for p in loc) or "(top level)"
+        if tags:  # which alternative of a union failed ("models" may be a str or a list)
+            path += f" (as {tags[-1]})"
         message = error["msg"]
         if error["type"] == "extra_forbidden":
             message = "unknown key"
-            parent = _model_at(error["loc"][:-1])
+            parent = _model_at(loc[:-1])
             if parent is not None:
                 message += f"; allowed keys: {', '.join(parent.model_fields)}"
-        lines.append(f"  {path}: {message} (got {error.get('input')!r})")
+        # short_repr: a YAML alias "bomb" has millions of shared elements
+        lines.append(f"  {path}: {message} (got {short_repr(error.get('input'))})")
+    if len(errors) > _MAX_PROBLEMS:
+        lines.append(f"  ... and {len(errors) - _MAX_PROBLEMS} more")
     return "\n".join(lines)
+
+
+#: How pydantic names the alternatives of a union in an error location ("list[ModelConfig]").
+_UNION_TAG = re.compile(
+    r"^(str|int|float|bool|none|list\[.*\]|dict\[.*\]|literal\[.*\]|function-\w+\[.*\]"
+    r"|[A-Z]\w*Config)$"
+)
+
+
+def _key_path(loc) -> tuple[list, list]:
+    """The key path of an error location without pydantic's union tags, and the tags."""
+    keys, tags = [], []
+    for key in loc:
+        (tags if isinstance(key, str) and _UNION_TAG.match(key) else keys).append(key)
+    return keys, tags
 
 
 def _model_at(loc):
@@ -187,17 +248,45 @@ def _classes(annotation):
         yield from _classes(arg)
 
 
+#: Deepest flow nesting (``[`` / ``{``) accepted: PyYAML's scanner slows down quadratically
+#: with it (5000 levels take seconds), and a configuration needs fewer than 10.
+_MAX_FLOW_DEPTH = 100
+
+
+def _check_nesting(text: str, filename) -> None:
+    depth = deepest = 0
+    for char in text:
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+    if deepest > _MAX_FLOW_DEPTH:
+        raise FormatError(
+            f"{filename}: brackets nested {deepest} levels deep (at most {_MAX_FLOW_DEPTH} "
+            "accepted); not an analysis configuration"
+        )
+
+
 def load_config(filename) -> AnalysisConfig:
     """Read and validate an analysis YAML; relative paths are taken from its folder."""
     if BaseModel is None:  # pragma: no cover
         raise FormatError("fluxfit run needs pydantic >= 2 (pip install 'pydantic>=2')")
     filename = Path(filename)
     try:
-        data = yaml.safe_load(filename.read_text())
+        text = filename.read_text()
+        _check_nesting(text, filename)
+        data = yaml.safe_load(text)
     except OSError as exc:
-        raise FormatError(f"{filename}: cannot read ({exc.strerror})") from None
+        raise FormatError(f"{filename}: cannot read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise FormatError(f"{filename}: not a UTF-8 text file ({exc})") from None
     except yaml.YAMLError as exc:
         raise FormatError(f"{filename}: not valid YAML ({exc})") from None
+    except (ValueError, TypeError, KeyError, OverflowError) as exc:  # "!!float abc", "!!bool x"
+        raise FormatError(f"{filename}: a tagged YAML value cannot be built ({exc})") from None
+    except RecursionError:
+        raise FormatError(f"{filename}: YAML nested too deeply to be a configuration") from None
     if not isinstance(data, dict):
         raise FormatError(f"{filename}: expected a mapping at the top level")
     try:

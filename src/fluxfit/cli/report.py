@@ -70,14 +70,22 @@ def _img(path: Path, caption: str) -> str:
     )
 
 
-def _missing_figures(folder: Path, summary: dict) -> list[tuple[str, str]]:
-    """Draw standard figures that the folder lacks but whose data are there."""
+def _missing_figures(
+    folder: Path, summary: dict, problems: list | None = None
+) -> list[tuple[str, str]]:
+    """Draw standard figures that the folder lacks but whose data are there.
+
+    What cannot be drawn is logged as a warning and appended to ``problems`` (dicts with
+    ``figure``, ``what``, ``reason``), which the report lists.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from fluxfit.cli.results_dir import save_figure
+    from fluxfit.cli.results_dir import PLOT_ERRORS, figure_problem, save_figure
+
+    problems = [] if problems is None else problems
 
     have = {Path(f["file"]).stem for f in summary.get("figures", [])}
     files = summary.get("files", {})
@@ -97,8 +105,8 @@ def _missing_figures(folder: Path, summary: dict) -> list[tuple[str, str]]:
                 )
                 try:
                     spectral.plot_error(bounds, ax=ax, sed_type="e2dnde")
-                except Exception:
-                    pass
+                except PLOT_ERRORS as exc:
+                    figure_problem(problems, "sed", f"1-sigma band of model {model.name!r}", exc)
                 spectral.plot(bounds, ax=ax, sed_type="e2dnde", label=model.name)
         points.plot(ax=ax, sed_type="e2dnde", label="flux points")
         ax.legend()
@@ -131,7 +139,8 @@ def build_report(folder) -> str:
     except json.JSONDecodeError as exc:
         raise FormatError(f"{path}: not valid JSON ({exc})") from None
     figures = [(f["file"], f.get("caption", "")) for f in summary.get("figures", [])]
-    figures += _missing_figures(folder, summary)
+    problems = list(summary.get("figure_problems", []))
+    figures += _missing_figures(folder, summary, problems)
     title = html.escape(summary.get("title", "fluxfit analysis"))
     parts = [f"<h1>{title}</h1>"]
     parts.append(
@@ -188,12 +197,22 @@ def build_report(folder) -> str:
             for p in summary["parameters"]
         ]
         parts.append(_table(["model", "parameter", "value", "error", "unit", ""], rows, 2))
+    missing = [f for f, _ in figures if not (folder / f).is_file()]
     if figures:
         parts.append("<h2>Figures</h2>")
         for file, caption in figures:
             image = folder / file
             if image.is_file():
                 parts.append(_img(image, caption))
+    if problems or missing:
+        parts.append("<h2>Figures not drawn</h2>")
+        rows = [
+            [_fmt(p.get("figure")), _fmt(p.get("what")), _fmt(p.get("reason"))]
+            for p in problems
+            if isinstance(p, dict)
+        ]
+        rows += [[_fmt(Path(f).stem), "figure file", f"{_fmt(f)} not found"] for f in missing]
+        parts.append(_table(["figure", "what", "why"], rows, 3))
     body = "\n".join(parts)
     return (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"

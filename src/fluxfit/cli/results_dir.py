@@ -15,21 +15,48 @@ Layout of ``RESULTS_DIR`` (every file but ``fit.json`` is optional)::
 (``backend``, ``success``, ``message``, ``nfev``, ``total_stat``), ``datasets`` (list of
 dicts: ``name``, ``counts``, ``counts_off``, ``livetime_s``), ``parameters`` (list of dicts:
 ``model``, ``name``, ``value``, ``error``, ``unit``, ``frozen``), ``files`` (role -> file
-name relative to the folder) and ``figures`` (list of ``{"file", "caption"}``).
+name relative to the folder), ``figures`` (list of ``{"file", "caption"}``) and
+``figure_problems`` (list of ``{"figure", "what", "reason"}``: figures or parts of figures
+that could not be drawn, and why; also logged as warnings and shown by the report).
 """
 
 from __future__ import annotations
 
 import datetime
 import json
+import logging
 from pathlib import Path
 
 import astropy.units as u
 import numpy as np
 
-__all__ = ["FIT_JSON", "save_figure", "write_analysis"]
+from fluxfit.errors import FluxfitError
+
+__all__ = ["FIT_JSON", "PLOT_ERRORS", "figure_problem", "save_figure", "write_analysis"]
 
 FIT_JSON = "fit.json"
+
+log = logging.getLogger(__name__)
+
+#: What drawing a figure from fitted models and data can raise: fluxfit's named errors and the
+#: numerical or unit problems of a model (e.g. a covariance with NaN). Anything else is a bug
+#: and propagates.
+PLOT_ERRORS = (
+    FluxfitError,
+    ValueError,
+    TypeError,
+    ArithmeticError,
+    np.linalg.LinAlgError,
+    u.UnitsError,
+)
+
+
+def figure_problem(problems: list, figure: str, what: str, exc: BaseException) -> None:
+    """Record in ``problems`` (``fit.json`` "figure_problems") and log as a warning that
+    ``what`` of figure ``figure`` could not be drawn, and why."""
+    reason = f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+    log.warning("figure %r: %s not drawn (%s)", figure, what, reason)
+    problems.append({"figure": figure, "what": what, "reason": reason})
 
 
 def _float(value):
@@ -127,6 +154,7 @@ def write_analysis(
     models = datasets.models
     files = {}
     figs = []
+    problems = []
     if models is not None:
         models.write(out / models_file, overwrite=True)
         files["models"] = models_file
@@ -146,8 +174,8 @@ def write_analysis(
                 continue
             try:
                 spectral.plot_error(energy_bounds, ax=ax, sed_type=sed_type)
-            except Exception:
-                pass
+            except PLOT_ERRORS as exc:
+                figure_problem(problems, "sed", f"1-sigma band of model {model.name!r}", exc)
             spectral.plot(energy_bounds, ax=ax, sed_type=sed_type, label=f"{model.name} (fit)")
         if flux_points is not None:
             flux_points.plot(ax=ax, sed_type=sed_type, label="flux points")
@@ -160,9 +188,10 @@ def write_analysis(
         unit = energy_bounds.unit if energy_bounds is not None else "TeV"
         fig = plot_spectrum_counts(datasets, energy_unit=unit)
         figs.append((save_figure(fig, out, "counts"), "Count spectra, model and residuals"))
-    except Exception as exc:
+    except PLOT_ERRORS + (AttributeError, KeyError, IndexError) as exc:  # e.g. a map dataset
         plt.close("all")
         files["counts_plot_error"] = str(exc)
+        figure_problem(problems, "counts", "count spectra figure", exc)
     if lightcurve is not None:
         lightcurve.write(out / "lightcurve.fits", overwrite=True, format="lightcurve")
         files["lightcurve"] = "lightcurve.fits"
@@ -193,6 +222,7 @@ def write_analysis(
         "parameters": _parameters(models) if models is not None else [],
         "files": files,
         "figures": [{"file": f, "caption": c} for f, c in figs],
+        "figure_problems": problems,
     }
     if fit_result is not None:
         summary["fit"] = {

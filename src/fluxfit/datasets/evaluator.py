@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 from astropy import units as u
+from astropy.nddata.utils import NoOverlapError
 
 from fluxfit.errors import DatasetError
 
@@ -357,7 +358,7 @@ class MapEvaluator:
                 geom, slices, _ = ctx.exposure_geom._cutout2d(
                     _skycoord(position), width * u.deg, mode="trim", odd_npix=True
                 )
-            except Exception:  # astropy NoOverlapError: the model is off the map
+            except NoOverlapError:  # the model is off the map: it contributes nothing
                 geom, slices = None, None
         else:
             geom, slices = ctx.exposure_geom, (slice(0, ny), slice(0, nx))

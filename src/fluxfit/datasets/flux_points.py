@@ -113,11 +113,15 @@ COMMON_QUANTITIES = (
     "counts",
     "success",
     "n_dof",
+    "message",
 )
 # quantities with an extra trailing axis: datasets, or the norm scan
 _DATASET_QUANTITIES = ("counts", "npred", "npred_excess")
 _SCAN_QUANTITIES = ("stat_scan", "dnde_scan_values")
 _BOOL_QUANTITIES = ("is_ul", "success")
+#: Text per bin: why an estimator's fit of the bin failed, or a note ("" otherwise). A
+#: fluxfit extension of the GADF table: written as a last column when a bin has a message.
+_STR_QUANTITIES = ("message",)
 
 _TEV_TO_ERG = float(u.TeV.to(u.erg))
 
@@ -208,7 +212,8 @@ class FluxPoints:
         ``norm_sensitivity`` for "likelihood" (``dnde``, ``dnde_err``... for
         "dnde", etc.), plus any of ``ts``, ``sqrt_ts``, ``npred``,
         ``npred_excess``, ``stat``, ``stat_null``, ``stat_scan``, ``counts``,
-        ``success``, ``is_ul``, ``n_dof``, ``niter``, and ``norm_scan`` (the norm
+        ``success``, ``is_ul``, ``n_dof``, ``niter``, ``message`` (text: why the fit
+        of a bin failed, or a note; "" otherwise) and ``norm_scan`` (the norm
         values of ``stat_scan``). Arrays have the shape of the axes, reversed
         (``(n_energy,)``, or ``(n_time, n_energy)`` for a light curve), plus one
         trailing axis for ``stat_scan`` (the scan) and for ``counts``, ``npred``,
@@ -935,6 +940,17 @@ def _as_array(name: str, values, unit, shape: tuple) -> np.ndarray:
                 f"FluxPoints: {name} has unit {values.unit}, expected one convertible to "
                 f"{unit.to_string() or 'dimensionless'}"
             ) from None
+    if name in _STR_QUANTITIES:
+        if np.ma.isMaskedArray(values):
+            values = values.astype(str).filled("")
+        array = np.array(values, dtype=str)
+        if array.ndim == 0:
+            array = np.full(shape, array)
+        if array.shape != shape:
+            raise DatasetError(
+                f"FluxPoints: {name} has shape {array.shape}, expected {shape} from the axes"
+            )
+        return array
     if np.ma.isMaskedArray(values):
         values = values.filled(False if values.dtype == bool else np.nan)
     if name in _BOOL_QUANTITIES:

@@ -8,7 +8,8 @@ Three table layouts, as Gammapy reads and writes them:
     ``dnde_err``, ``dnde_errp``, ``dnde_errn``, ``dnde_ul``...; ``ref_dnde``,
     ``ref_flux``, ``ref_eflux``, ``norm``, ``norm_err``... for "likelihood"), then
     ``ts``, ``sqrt_ts``, ``npred``, ``npred_excess``, ``stat``, ``stat_null``,
-    ``stat_scan``, ``is_ul``, ``counts``, ``success``, ``norm_scan``. ``npred``,
+    ``stat_scan``, ``is_ul``, ``counts``, ``success``, ``norm_scan``, and fluxfit's
+    ``message`` (text: why a bin's fit failed, or a note) when any bin has one. ``npred``,
     ``npred_excess`` and ``counts`` have one value per dataset, ``stat_scan`` and
     ``norm_scan`` one per scanned norm. Header keys: ``SED_TYPE``, ``UL_CONF``
     (confidence of the upper limits, from which ``n_sigma_ul`` is derived), and
@@ -50,6 +51,7 @@ from scipy import stats
 
 from fluxfit.datasets.flux_points import (
     _BOOL_QUANTITIES,
+    _STR_QUANTITIES,
     DEFAULT_UNIT,
     REQUIRED_COLUMNS,
     SED_TYPES,
@@ -142,6 +144,24 @@ def _column_values(table, name: str):
     if np.ma.isMaskedArray(data):
         data = data.filled(False if data.dtype == bool else np.nan)
     return np.asarray(data)
+
+
+def _text_column(table, name: str) -> np.ndarray:
+    """A text column (``message``) as a str array; masked or missing entries are ""."""
+    column = table[name]
+    data = column.data if hasattr(column, "data") else np.asarray(column)
+    if np.ma.isMaskedArray(data):
+        data = data.astype(str).filled("")
+    data = np.asarray(data)
+    if data.dtype.kind == "S":
+        data = np.char.decode(data, "ascii", "replace")
+    return data.astype(str)
+
+
+def _has_messages(fp) -> bool:
+    """Whether the flux points carry a non-empty ``message`` (then it is written)."""
+    values = fp._data.get("message")
+    return values is not None and bool(np.any(np.char.str_len(values) > 0))
 
 
 def _column_unit(table, name: str):
@@ -401,6 +421,9 @@ def _flux_points_from_table(cls, table, sed_type, format, reference_model, gti, 
     for name in all_quantities(sed_type):
         if name not in table.colnames:
             continue
+        if name in _STR_QUANTITIES:
+            data[name] = _text_column(table, name)
+            continue
         values = _column_values(table, name)
         if name in _BOOL_QUANTITIES:
             data[name] = values.astype(bool)
@@ -525,7 +548,7 @@ def _ul_conf(n_sigma_ul) -> float:
     return float(np.round(1 - 2 * stats.norm.sf(n_sigma_ul), 7))
 
 
-def _gadf_sed_table(fp, sed_type: str) -> Table:
+def _gadf_sed_table(fp, sed_type: str, messages: bool | None = None) -> Table:
     if fp.axes.names != ["energy"]:
         raise DatasetError(
             f"FluxPoints with axes {fp.axes.names} cannot be written as 'gadf-sed'; use "
@@ -548,7 +571,7 @@ def _gadf_sed_table(fp, sed_type: str) -> Table:
         table["ref_flux"] = fp.flux_ref
         table["ref_eflux"] = fp.eflux_ref
     for name in all_quantities(sed_type):
-        if name in table.colnames:
+        if name in table.colnames or name in _STR_QUANTITIES:
             continue
         try:
             value = fp.get_quantity(name)
@@ -567,6 +590,10 @@ def _gadf_sed_table(fp, sed_type: str) -> Table:
         table["norm_scan"] = u.Quantity(np.array(fp.norm_scan), u.dimensionless_unscaled)
     if not fp.has_ul:
         table.remove_column("is_ul")
+    if _has_messages(fp) if messages is None else messages:
+        # fluxfit's column (Gammapy ignores it), last; ASCII for FITS
+        text = [m.encode("ascii", "backslashreplace").decode() for m in np.ravel(fp.message)]
+        table["message"] = np.array(text, dtype=str).reshape(np.shape(fp.message))
     return table
 
 
@@ -579,8 +606,10 @@ def _stacked_table(fp, sed_type: str, axis_name: str) -> tuple[Table, list]:
             f"{axis_name!r} axis"
         )
     axis = fp.axes[axis_name]
+    messages = _has_messages(fp)
     tables = [
-        _gadf_sed_table(fp.slice_by_idx({axis_name: idx}), sed_type) for idx in range(axis.nbin)
+        _gadf_sed_table(fp.slice_by_idx({axis_name: idx}), sed_type, messages)
+        for idx in range(axis.nbin)
     ]
     return tables[0], tables
 

@@ -37,6 +37,7 @@ Examples
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from dataclasses import dataclass
@@ -44,7 +45,17 @@ from pathlib import Path
 
 import yaml
 
-from fluxfit.errors import DatasetError, FormatError, MissingFileError, OverwriteError
+from fluxfit.errors import (
+    DatasetError,
+    FluxfitError,
+    FormatError,
+    MissingFileError,
+    OverwriteError,
+    PathSafetyError,
+    short_repr,
+)
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "read_datasets",
@@ -225,6 +236,12 @@ def read_datasets(filename, filename_models=None):
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
         raise FormatError(f"{path}: not valid YAML ({exc})") from None
+    except UnicodeDecodeError as exc:
+        raise FormatError(f"{path}: not a UTF-8 text file ({exc})") from None
+    except (ValueError, TypeError, KeyError, OverflowError) as exc:  # "!!float abc", "!!bool x"
+        raise FormatError(f"{path}: a tagged YAML value cannot be built ({exc})") from None
+    except RecursionError:
+        raise FormatError(f"{path}: YAML nested too deeply") from None
     if not isinstance(data, dict) or not isinstance(data.get("datasets"), list):
         raise FormatError(f"{path}: expected a mapping with a 'datasets' list")
     datasets = []
@@ -236,11 +253,33 @@ def read_datasets(filename, filename_models=None):
             if key not in entry:
                 raise FormatError(f"{where}: missing key {key!r}")
         tag = entry["type"]
-        if tag not in DATASET_IO:
-            raise FormatError(f"{where}: unknown dataset type {tag!r}; known: {sorted(DATASET_IO)}")
-        data_file = resolve_filename(entry["filename"], path.parent)
-        datasets.append(DATASET_IO[tag].read(data_file, str(entry["name"])))
-    datasets = Datasets(datasets)
+        if not isinstance(tag, str) or tag not in DATASET_IO:
+            raise FormatError(
+                f"{where}: unknown dataset type {short_repr(tag)}; known: {sorted(DATASET_IO)}"
+            )
+        for key in ("name", "filename"):
+            if not isinstance(entry[key], str | int | float) or "\x00" in str(entry[key]):
+                raise FormatError(f"{where}: key {key!r} = {short_repr(entry[key])} is not a name")
+        try:
+            data_file = resolve_filename(entry["filename"], path.parent)
+        except FluxfitError as exc:
+            raise type(exc)(f"{where}: {exc}") from None
+        if not data_file.resolve().is_relative_to(path.parent.resolve()):
+            # Gammapy's YAMLs name $GAMMAPY_DATA files: allowed, but said
+            log.warning(
+                "%s: filename %r reads %s, outside the folder of the datasets file",
+                where,
+                str(entry["filename"]),
+                data_file.resolve(),
+            )
+        try:
+            datasets.append(DATASET_IO[tag].read(data_file, str(entry["name"])))
+        except FluxfitError as exc:
+            raise type(exc)(f"{where} ({tag} {str(data_file)!r}): {exc}") from None
+    try:
+        datasets = Datasets(datasets)
+    except FluxfitError as exc:  # e.g. two datasets of one name
+        raise type(exc)(f"{path}: {exc}") from None
     if filename_models is not None:
         from fluxfit.models import Models
 
@@ -301,6 +340,11 @@ def write_datasets(
         io = DATASET_IO[tag]
         name = io.filename(dataset)
         target = folder / name
+        if Path(name).name != name or target.resolve().parent != folder.resolve():
+            raise PathSafetyError(
+                f"write_datasets: dataset name {dataset.name!r} gives the file name {name!r}, "
+                f"which is not a plain file name inside {str(folder)!r}; rename the dataset"
+            )
         if tag == "SpectrumDatasetOnOff" and onoff_format == "ogip":
             dataset.write(target, overwrite=overwrite)
         else:

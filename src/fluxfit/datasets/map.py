@@ -189,6 +189,18 @@ class MapDataset(Dataset):
             raise DatasetError(
                 f"{self._owner}: {what} has shape {m.geom.data_shape}, expected {ref.data_shape}"
             )
+        if ref is not None and axis_name == "energy" and "energy" in ref.axes.names:
+            mine = m.geom.axes["energy"].edges
+            theirs = ref.axes["energy"].edges
+            try:
+                same = np.allclose(mine.to_value(theirs.unit), theirs.value, rtol=1e-6, atol=0)
+            except u.UnitConversionError:
+                same = False
+            if not same:
+                raise DatasetError(
+                    f"{self._owner}: the energy axis of {what} (edges {mine}) differs from the "
+                    f"dataset's (edges {theirs})"
+                )
         return m
 
     def _invalidate(self):

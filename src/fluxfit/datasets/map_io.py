@@ -27,7 +27,13 @@ from astropy import units as u
 from astropy.io import fits
 from astropy.table import Table
 
-from fluxfit.errors import DatasetError, FormatError, MissingFileError, OverwriteError
+from fluxfit.errors import (
+    DatasetError,
+    FluxfitError,
+    FormatError,
+    MissingFileError,
+    OverwriteError,
+)
 
 __all__ = [
     "read_map_dataset",
@@ -119,9 +125,27 @@ def _gti_livetime(gti):
 
 # ------------------------------------------------------------------------ map dataset
 def _read_map(hdulist, name, filename):
+    from astropy.io.registry import IORegistryError
+
     from fluxfit.maps.io import map_from_hdulist
 
-    return map_from_hdulist(hdulist, hdu=name, filename=str(filename))
+    try:
+        return map_from_hdulist(hdulist, hdu=name, filename=str(filename))
+    except FluxfitError:
+        raise
+    except (
+        ValueError,
+        TypeError,
+        KeyError,
+        IndexError,
+        AttributeError,
+        IORegistryError,
+        fits.VerifyError,
+    ) as exc:
+        # damaged content the map reader does not name (an image where a table is expected)
+        raise FormatError(
+            f"{filename}, HDU {name}: not a readable map ({type(exc).__name__}: {exc})"
+        ) from exc
 
 
 def _dataset_name(hdulist, name, filename):
@@ -309,9 +333,20 @@ def spectrum_dataset_from_hdulist(hdulist, name=None, filename=None, **kwargs):
     gti = gti_from_hdu(hdulist["GTI"]) if "GTI" in names else None
     out["gti"] = gti
     out["livetime"] = _gti_livetime(gti)
+    livetime = hdulist[0].header.get("LIVETIME")  # fluxfit: the livetime as given
+    if isinstance(livetime, float | int) and not isinstance(livetime, bool):
+        out["livetime"] = float(livetime)
     out["name"] = _dataset_name(hdulist, name, filename)
     region = counts_map.geom.region
     out["meta"] = {} if region is None else {"region": region}
+    if "GROUPING" in names:  # fluxfit: OGIP grouping of the channels
+        grouping = _region_values(_read_map(hdulist, "GROUPING", filename))
+        if grouping.shape != counts.shape or not np.isin(grouping, (-1, 0, 1)).all():
+            raise FormatError(
+                f"{label}, HDU GROUPING: expected {counts.shape[0]} values of 1 (group "
+                "start), -1 (continuation) or 0"
+            )
+        out["meta"]["grouping"] = grouping.astype(np.int16)
     out.update(kwargs)
     if "COUNTS_OFF" in names:
         out["counts_off"] = _region_values(_read_map(hdulist, "COUNTS_OFF", filename))
@@ -330,7 +365,14 @@ def read_spectrum_dataset_gadf(filename, name=None, checksum=False, **kwargs):
     if not path.is_file():
         raise MissingFileError(f"spectrum dataset file {str(path)!r} does not exist")
     with _open(path, checksum=checksum) as hdulist:
-        return spectrum_dataset_from_hdulist(hdulist, name=name, filename=path, **kwargs)
+        try:
+            return spectrum_dataset_from_hdulist(hdulist, name=name, filename=path, **kwargs)
+        except FluxfitError:
+            raise
+        except (ValueError, TypeError, IndexError, KeyError, fits.VerifyError) as exc:
+            raise FormatError(
+                f"{path}: not a readable spectrum dataset ({type(exc).__name__}: {exc})"
+            ) from exc
 
 
 def _region_map(values, axis, unit="", region=None, dtype=float):
@@ -343,6 +385,7 @@ def _region_map(values, axis, unit="", region=None, dtype=float):
 
 def spectrum_dataset_to_hdulist(dataset) -> fits.HDUList:
     """HDU list of a `SpectrumDataset` / `SpectrumDatasetOnOff` in the Gammapy layout."""
+    from fluxfit.datasets.ogip import set_exact_float
     from fluxfit.maps import Map, MapAxis, RegionGeom
 
     region = dataset.meta.get("region") if isinstance(dataset.meta, dict) else None
@@ -352,7 +395,14 @@ def spectrum_dataset_to_hdulist(dataset) -> fits.HDUList:
     energy_axis = MapAxis.from_energy_edges(edisp.energy_edges, name="energy")
     true_axis = MapAxis.from_energy_edges(edisp.energy_true_edges, name="energy_true")
     hdus = [_primary(dataset.name)]
+    if dataset.livetime is not None:  # the GTI may be absent or not sum to it
+        set_exact_float(hdus[0].header, "LIVETIME", u.Quantity(dataset.livetime, "s").value)
     hdus += _map_hdus(_region_map(dataset.counts, energy_axis, region=region), "COUNTS")
+    grouping = dataset.meta.get("grouping") if isinstance(dataset.meta, dict) else None
+    if grouping is not None:
+        hdus += _map_hdus(
+            _region_map(grouping, energy_axis, region=region, dtype=np.int16), "GROUPING"
+        )
     # cm2 s (Gammapy writes m2 s; both read it by the unit): no conversion, no rounding
     exposure = u.Quantity(dataset.exposure).to_value("cm2 s")
     hdus += _map_hdus(_region_map(exposure, true_axis, "cm2 s", region), "EXPOSURE")

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import math
 import re
 import warnings
 import zlib
@@ -122,7 +123,16 @@ _PHA_MANAGED_KEYWORDS = _PHA_FIELD_COLUMNS | {
     "DETCHANS",
     "POISSERR",
 }
-_META_KEYWORDS = ("TELESCOP", "INSTRUME", "DETNAM", "FILTER", "OBJECT", "OBS_ID", "CHANTYPE")
+_META_KEYWORDS = (
+    "TELESCOP",
+    "INSTRUME",
+    "DETNAM",
+    "FILTER",
+    "OBJECT",
+    "OBS_ID",
+    "CHANTYPE",
+    "DATASET",  # fluxfit: the name of the dataset written (else the file name is used)
+)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -354,6 +364,9 @@ class ARF:
     header: fits.Header = field(default_factory=fits.Header)
     primary_header: fits.Header = field(default_factory=fits.Header)
     path: Path | None = None
+    #: Other per-bin numeric columns of SPECRESP (Quantity when the column has a unit),
+    #: written back unchanged (fluxfit's dataset writer stores the exact exposure there).
+    extra_columns: dict = field(default_factory=dict)
 
 
 @dataclass(eq=False)
@@ -1106,6 +1119,8 @@ def _read_pha_file(
             found = spectrum_header.get(keyword, primary.get(keyword))
             if found is not None:
                 meta[keyword] = _plain(found)
+        if isinstance(meta.get("DATASET"), str) and meta["DATASET"].strip():
+            meta["name"] = meta["DATASET"]
 
         extra_hdus = [
             hdulist[index].copy()
@@ -1228,11 +1243,26 @@ def read_arf(path) -> ARF:
             effective_area = EffectiveArea(edges, u.Quantity(area_values, area_unit))
         except (DatasetError, UnitError) as exc:
             raise FormatError(f"{where}: {exc}") from exc
+        extra_columns = {}
+        for name in hdu.columns.names:
+            if name.upper() in ("ENERG_LO", "ENERG_HI", "SPECRESP"):
+                continue
+            values = _field(hdu, name, where)
+            if values.shape != area_values.shape or values.dtype.kind not in "iuf":
+                continue
+            unit_text = hdu.columns[name].unit
+            try:
+                unit = u.Unit(str(unit_text).strip()) if unit_text else None
+            except ValueError:
+                unit = None
+            values = np.array(values, dtype=values.dtype.newbyteorder("="))
+            extra_columns[name] = values if unit is None else u.Quantity(values, unit)
         return ARF(
             effective_area=effective_area,
             header=_header_copy(hdu.header),
             primary_header=_header_copy(hdulist[0].header),
             path=path,
+            extra_columns=extra_columns,
         )
 
 
@@ -1655,11 +1685,11 @@ def _spectrum_hdu(spectrum: PHASpectrum, hduclas2: str | None) -> fits.BinTableH
     header["CHANTYPE"] = stored.get("CHANTYPE", "PHA")
     header["DETCHANS"] = spectrum.n_channels
     header["POISSERR"] = spectrum.is_poisson
-    header["EXPOSURE"] = spectrum.exposure
+    set_exact_float(header, "EXPOSURE", spectrum.exposure)
     for name in ("backscal", "areascal"):
         values = getattr(spectrum, name)
         if not isinstance(values, np.ndarray):
-            header[name.upper()] = values
+            set_exact_float(header, name.upper(), values)
     if spectrum.grouping is None:
         header["GROUPING"] = 0
     skip = set(_PHA_MANAGED_KEYWORDS | {"HDUCLAS2"})
@@ -1669,7 +1699,32 @@ def _spectrum_hdu(spectrum: PHASpectrum, hduclas2: str | None) -> fits.BinTableH
         elif keyword in stored and _is_none(stored[keyword]):
             skip.discard(keyword)  # keep an explicit 'NONE' or '' as it was
     _copy_extra_cards(header, stored, skip=skip)
+    # meta given in memory (e.g. by the dataset writer) and not in the stored header
+    for keyword in _META_KEYWORDS:
+        value = spectrum.meta.get(keyword)
+        if keyword in header or not isinstance(value, str | int | float | bool):
+            continue
+        if isinstance(value, str) and not (value.isascii() and value.isprintable()):
+            continue
+        header[keyword] = value
     return hdu
+
+
+def set_exact_float(header: fits.Header, key: str, value: float) -> None:
+    """Set a float keyword with every digit (shortest repr that reads back bit for bit).
+
+    astropy formats float keywords in 20 characters, which rounds ~25 % of float64 values
+    (``1.2345678901234567E-05``); FITS free-format values may be longer, so the card is
+    built from its text.
+    """
+    value = float(value)
+    header[key] = value
+    if not math.isfinite(value):
+        return
+    card = fits.Card.fromstring(f"{key:8}= {repr(value).upper():>20}")
+    index = header.index(key)
+    del header[index]
+    header.insert(index, card)
 
 
 def _pha_hdulist(spectrum: PHASpectrum, hduclas2: str | None) -> fits.HDUList:
@@ -1720,6 +1775,11 @@ def write_arf(arf: ARF | EffectiveArea, path, overwrite: bool = False) -> Path:
             array=area.area.value,
         ),
     ]
+    for name, values in arf.extra_columns.items():
+        unit = values.unit.to_string("fits") if isinstance(values, u.Quantity) else None
+        values = np.asarray(getattr(values, "value", values))
+        fmt = _float_format(values) if values.dtype.kind == "f" else _integer_format(values)
+        columns.append(fits.Column(name, fmt, unit=unit, array=values))
     hdu = fits.BinTableHDU.from_columns(columns, name="SPECRESP")
     for key, value in (("HDUCLASS", "OGIP"), ("HDUCLAS1", "RESPONSE"), ("HDUCLAS2", "SPECRESP")):
         hdu.header[key] = value

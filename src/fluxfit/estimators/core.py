@@ -701,7 +701,8 @@ class FluxEstimator(Estimator):
         -------
         dict
             Arrays over the groups: ``norm``, ``norm_err``, ``ts``, ``stat``,
-            ``stat_null``, ``success``; ``norm_errn``, ``norm_errp`` ("errn-errp"),
+            ``stat_null``, ``success``, ``message`` (why a group failed, or a note such
+            as the norm on its bound; "" otherwise); ``norm_errn``, ``norm_errp`` ("errn-errp"),
             ``norm_ul`` ("ul"), ``stat_scan`` (n_groups, n_scan) and ``norm_scan``
             ("scan"); ``npred``, ``npred_excess``, ``counts`` (n_groups, n_datasets).
         """
@@ -720,6 +721,7 @@ class FluxEstimator(Estimator):
             "stat": best.f,
             "stat_null": stat_null,
             "success": success,
+            "message": np.asarray(best.message, dtype=str),
         }
         nan = ~problem.has_channels
         out["stat_null"] = np.where(nan, np.nan, stat_null)
@@ -779,6 +781,7 @@ class FluxEstimator(Estimator):
         contributing = [d for d in group_datasets if d is not None]
         if not contributing:
             return result
+        result["message"] = ""
         models = datasets.models.copy()
         source = models[source_name]
         source.freeze()
@@ -797,13 +800,16 @@ class FluxEstimator(Estimator):
                 fit_result = fit.run(group)
             except FitError as exc:
                 log.warning("group fit failed: %s", exc)
+                result["message"] = f"{type(exc).__name__}: {exc}"
                 return result
             value = norm.value
+            success = bool(fit_result.optimize_result.success)
             result.update(
                 norm=value,
                 norm_err=self.n_sigma * norm.error,
                 stat=fit_result.total_stat,
-                success=fit_result.optimize_result.success,
+                success=success,
+                message=_group_message(success, fit_result),
             )
             best_values = {p: p.value for p in group.models.parameters}
 
@@ -821,8 +827,12 @@ class FluxEstimator(Estimator):
             if self.reoptimize and others_free:
                 try:
                     stat_null = fit.optimize(group).total_stat
-                except FitError:
-                    pass
+                except FitError as exc:
+                    note = (
+                        f"null-hypothesis refit failed ({exc}): ts uses the other "
+                        "parameters at their best fit"
+                    )
+                    result["message"] = "; ".join(m for m in (result["message"], note) if m)
             norm.frozen = False
             restore()
             result["stat_null"] = stat_null
@@ -865,7 +875,7 @@ class FluxEstimator(Estimator):
 
         keys = ["norm", "norm_err", "norm_errn", "norm_errp", "norm_ul", "ts"]
         keys += ["npred", "npred_excess", "stat", "stat_null", "stat_scan", "counts"]
-        keys += ["success", "norm_scan"]
+        keys += ["success", "message", "norm_scan"]
         data = {k: results[k] for k in keys if k in results}
         meta = {
             "n_sigma": self.n_sigma,
@@ -882,6 +892,16 @@ class FluxEstimator(Estimator):
         )
 
 
+def _group_message(success: bool, fit_result) -> str:
+    """The ``message`` of a group fitted by the general path: the fit's message if the
+    minimisation failed; otherwise only the notes worth keeping (a parameter on its bound,
+    a failed covariance), "" for a plain success."""
+    if not success:
+        return str(fit_result.message)
+    notes = [part.strip() for part in str(fit_result.message).split(";")[1:] if part.strip()]
+    return "; ".join(notes)
+
+
 def _nan_group(estimator: FluxEstimator, n_datasets: int) -> dict:
     """The result of a group no dataset contributes to (Gammapy's ``_nan_result``)."""
     out = {
@@ -891,6 +911,7 @@ def _nan_group(estimator: FluxEstimator, n_datasets: int) -> dict:
         "stat": np.nan,
         "stat_null": np.nan,
         "success": False,
+        "message": "no dataset has a fitted channel in this group",
         "counts": np.zeros(n_datasets),
         "npred": np.full(n_datasets, np.nan),
         "npred_excess": np.full(n_datasets, np.nan),

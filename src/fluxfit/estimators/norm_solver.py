@@ -290,15 +290,17 @@ class _LinearTerms:
 
 
 class MinimizeResult:
-    """Best fit of every group: norm ``x``, statistic ``f``, curvature ``h``, ``success``."""
+    """Best fit of every group: norm ``x``, statistic ``f``, curvature ``h``, ``success``,
+    and ``message``: why a group failed, or a note (norm on its bound); "" otherwise."""
 
-    def __init__(self, x, f, g, h, success, niter):
+    def __init__(self, x, f, g, h, success, niter, message=None):
         self.x = x
         self.f = f
         self.g = g
         self.h = h
         self.success = success
         self.niter = niter
+        self.message = np.full(np.shape(x), "") if message is None else message
 
     @property
     def error(self) -> np.ndarray:
@@ -535,13 +537,23 @@ def minimize_norm(
     a = np.maximum(lo_user, problem.domain_lower)
     b = np.minimum(hi_user, problem.domain_upper)
     valid = problem.has_channels & problem.constrained & (a < b)
+    message = np.full(n, "", dtype=object)
+    message[~problem.has_channels] = "no fitted channel in this group (masked or no data)"
+    unconstrained = problem.has_channels & ~problem.constrained
+    message[unconstrained] = (
+        "the source predicts no counts in this group (zero exposure or model): "
+        "the norm is not constrained"
+    )
+    empty = problem.has_channels & problem.constrained & ~(a < b)
+    for i in np.flatnonzero(empty):
+        message[i] = f"empty norm range: [{a[i]:.6g}, {b[i]:.6g}] (bounds and statistic domain)"
     done = ~valid
     x = np.where(valid, x0, np.nan)
     result_x = np.full(n, np.nan)
     # user bounds inside the domain: is the minimum on a bound?
-    for bound, closed, sign in (
-        (a, lo_user >= problem.domain_lower, 1.0),
-        (b, hi_user <= problem.domain_upper, -1.0),
+    for bound, closed, sign, label in (
+        (a, lo_user >= problem.domain_lower, 1.0, "min"),
+        (b, hi_user <= problem.domain_upper, -1.0, "max"),
     ):
         check = valid & ~done & np.isfinite(bound) & closed
         if np.any(check):
@@ -549,6 +561,8 @@ def minimize_norm(
             at_bound = check & (sign * g >= 0)
             result_x[at_bound] = bound[at_bound]
             done |= at_bound
+            for i in np.flatnonzero(at_bound):
+                message[i] = f"norm at its bound {label}={bound[i]:.6g}"
     # start strictly inside (a, b)
     inside = (x > a) & (x < b)
     both = np.isfinite(a) & np.isfinite(b)
@@ -568,6 +582,10 @@ def minimize_norm(
         xe = np.where(active, x, 0.0)
         f, g, h = problem.evaluate(xe)
         niter[active] += 1
+        broken = active & (np.isnan(f) | np.isnan(g))  # NaN never heals: stop these groups
+        if np.any(broken):
+            message[broken] = "the statistic is not finite (NaN in counts, background or exposure)"
+            active &= ~broken
         exact = active & (g == 0) & (h > 0)
         up = active & (g > 0)
         down = active & (g <= 0) & ~exact  # g = 0 on a plateau (Cash below zero counts)
@@ -598,17 +616,26 @@ def minimize_norm(
         finished |= active & ~np.isfinite(new)
         runaway = active & (np.abs(new) > _BIG)
         result_x[finished & ~runaway] = np.where(ok, new, x)[finished & ~runaway]
+        message[runaway] = f"the norm runs away (|norm| > {_BIG:.0e}): the statistic has no minimum"
         x = np.where(active, new, x)
         active &= ~finished & ~runaway
+    message[active] = f"no convergence after {max_iter} iterations"
     success = valid & np.isfinite(result_x)
+    lost = valid & ~success & (message == "")
+    message[lost] = "the best-fit norm is not finite (NaN or inf in the data or predictions?)"
     xf = np.where(success, result_x, 0.0)
     f, g, h = problem.evaluate(xf)
+    bad_stat = success & ~np.isfinite(f)
+    message[bad_stat] = (
+        "the statistic is not finite at the best fit (NaN or inf in counts, background or exposure)"
+    )
+    success = success & ~bad_stat
     nan = ~success
     f[nan] = np.nan
     g[nan] = np.nan
     h[nan] = np.nan
     result_x[nan] = np.nan
-    return MinimizeResult(result_x, f, g, h, success, niter)
+    return MinimizeResult(result_x, f, g, h, success, niter, message.astype(str))
 
 
 def _bound(value, n, default):

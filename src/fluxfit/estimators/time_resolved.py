@@ -241,6 +241,7 @@ class TimeResolvedSpectroscopyEstimator:
             backend=self.parallel_backend,
             labels=labels,
             on_error="return",
+            desc="time intervals",
         )
         rows, fit_results, fitted = [], [], []
         for (index, interval, members), outcome in zip(tasks, outcomes):
@@ -314,11 +315,14 @@ def _fit_interval(shared: _Shared, task) -> dict:
             mask = dataset.mask
             npred += float(np.sum(dataset.npred()[mask]))
             counts += float(np.sum(dataset.counts[mask]))
-        flux, flux_err = _integral_flux(fitted, shared.energy_range)
+        flux, flux_err, flux_note = _integral_flux(fitted, shared.energy_range)
+        message = str(result.message)
+        if flux_note:
+            message = f"{message}; {flux_note}" if message else flux_note
         return {
             "n_datasets": len(members),
             "success": bool(result.success),
-            "message": result.message,
+            "message": message,
             "nfev": int(result.nfev),
             "parameters": values,
             "stat": float(result.total_stat),
@@ -334,9 +338,13 @@ def _fit_interval(shared: _Shared, task) -> dict:
             dataset.models = previous
 
 
-def _integral_flux(models, energy_range) -> tuple[float, float]:
-    """Summed integral flux (cm-2 s-1) of the models' spectra and its error."""
-    total, variance = 0.0, 0.0
+def _integral_flux(models, energy_range) -> tuple[float, float, str]:
+    """Summed integral flux (cm-2 s-1) of the models' spectra, its error and a note.
+
+    When the covariance cannot be propagated (e.g. it has NaN or the wrong shape) the error
+    is NaN and the note says why (it goes into the interval's message); otherwise "".
+    """
+    total, variance, notes = 0.0, 0.0, []
     parameters = models.parameters
     covariance = models.covariance
     for model in models:
@@ -347,12 +355,15 @@ def _integral_flux(models, energy_range) -> tuple[float, float]:
             flux, error = spectral.integral_error(
                 energy_range[0], energy_range[1], parameters=parameters, covariance=covariance
             )
-        except Exception:
+        except (FluxfitError, ValueError, IndexError, np.linalg.LinAlgError) as exc:
             flux = spectral.integral(energy_range[0], energy_range[1])
             error = np.nan * flux
+            notes.append(
+                f"flux error of {model.name!r} not propagated ({type(exc).__name__}: {exc})"
+            )
         total += float(np.ravel(flux.to_value("cm-2 s-1"))[0])
         variance += float(np.ravel(error.to_value("cm-2 s-1"))[0]) ** 2
-    return total, float(np.sqrt(variance))
+    return total, float(np.sqrt(variance)), "; ".join(notes)
 
 
 def _failed_row(models, message: str, n_datasets: int) -> dict:

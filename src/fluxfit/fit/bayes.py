@@ -33,14 +33,18 @@ import datetime
 import inspect
 import logging
 import time
+import warnings
 
 import numpy as np
 
-from fluxfit.errors import FitError
+from fluxfit.errors import ConvergenceWarning, FitError
 from fluxfit.fit.bayes_threads import single_threaded_blas
 from fluxfit.fit.objective import Objective
+from fluxfit.utils import progress_enabled
 
 __all__ = ["BayesianAnalysis", "SAMPLERS"]
+
+log = logging.getLogger(__name__)
 
 SAMPLERS = ("ultranest", "emcee")
 
@@ -193,7 +197,7 @@ class BayesianAnalysis:
         return out
 
     # -------------------------------------------------------------- sampling
-    def sample(self, sampler: str = "ultranest", seed=None, verbose: bool = True, **options):
+    def sample(self, sampler: str = "ultranest", seed=None, verbose: bool | None = None, **options):
         """Sample the posterior; sets `results` (and the models to the MAP sample).
 
         Parameters
@@ -201,8 +205,11 @@ class BayesianAnalysis:
         sampler : {"ultranest", "emcee"}
         seed : int, optional
             Makes the run reproducible (see the module notes).
-        verbose : bool
-            Show the sampler's progress and print the results.
+        verbose : bool, optional
+            Show the sampler's progress (emcee's tqdm bar, UltraNest's status line and
+            messages): True or False to force, None (default) automatic, on when standard
+            error is a terminal and fluxfit is not quietened (`fluxfit.utils.set_progress`,
+            ``FLUXFIT_PROGRESS``). The results summary is logged at INFO level.
         **options
             UltraNest: any argument of ``ReactiveNestedSampler`` or of its ``run`` method
             (defaults `ULTRANEST_DEFAULTS`: ``min_num_live_points=400, dlogz=0.5``).
@@ -218,6 +225,7 @@ class BayesianAnalysis:
         if sampler not in SAMPLERS:
             raise FitError(f"BayesianAnalysis: unknown sampler {sampler!r}; use one of {SAMPLERS}")
         self._n_like, self._t_like = 0, 0.0
+        verbose = progress_enabled(verbose)
         start = time.perf_counter()
         with single_threaded_blas():
             self._sampling = True
@@ -233,8 +241,7 @@ class BayesianAnalysis:
         draws["meta"]["likelihood_time_s"] = float(self._t_like)
         self.results = self._build_results(**draws)
         self.results.meta["wall_time_with_results_s"] = time.perf_counter() - start
-        if verbose:
-            print(self.results)
+        log.info("%s", self.results)
         return self.results
 
     def _run_ultranest(self, seed, verbose, options) -> dict:
@@ -322,9 +329,13 @@ class BayesianAnalysis:
         state = emcee.State(p0, random_state=random_state)
         with np.errstate(all="ignore"):
             if n_burn_in > 0:
-                state = ensemble.run_mcmc(state, n_burn_in, progress=verbose)
+                state = ensemble.run_mcmc(
+                    state, n_burn_in, progress=verbose, progress_kwargs=_bar("emcee burn-in")
+                )
                 ensemble.reset()
-            ensemble.run_mcmc(state, n_iterations, progress=verbose)
+            ensemble.run_mcmc(
+                state, n_iterations, progress=verbose, progress_kwargs=_bar("emcee sampling")
+            )
         self.sampler = ensemble
         samples = ensemble.get_chain(flat=True)
         log_post = ensemble.get_log_prob(flat=True)
@@ -343,12 +354,7 @@ class BayesianAnalysis:
             "seed": seed,
             "acceptance_fraction": float(np.mean(ensemble.acceptance_fraction)),
         }
-        try:  # informative only: emcee warns (quiet=True) when the chain is short
-            with _quiet_logger("emcee", False, logging.ERROR):
-                tau = ensemble.get_autocorr_time(quiet=True)
-            meta["autocorrelation_time"] = [float(t) for t in tau]
-        except Exception:  # pragma: no cover - emcee versions differ in what they raise
-            pass
+        meta.update(_autocorrelation(ensemble, emcee))
         return {
             "samples": samples,
             "weights": None,
@@ -526,6 +532,40 @@ def _seeded_global_random(seed):
         yield
     finally:
         np.random.set_state(state)  # noqa: NPY002
+
+
+def _autocorrelation(ensemble, emcee) -> dict:
+    """emcee's integrated autocorrelation time, and whether the chain is long enough for it.
+
+    emcee raises ``AutocorrError`` (with its estimate in ``tau``) when the chain is shorter
+    than 50 autocorrelation times; the estimate is kept, the reason is recorded in the meta
+    data (``autocorrelation_message``) and a `~fluxfit.errors.ConvergenceWarning` is given.
+    """
+    try:
+        tau = ensemble.get_autocorr_time(quiet=False)
+    except emcee.autocorr.AutocorrError as exc:
+        tau = np.atleast_1d(getattr(exc, "tau", np.nan))
+        message = " ".join(str(exc).split())
+        warnings.warn(
+            f"emcee: autocorrelation time not reliable: {message}",
+            ConvergenceWarning,
+            stacklevel=4,  # the caller of BayesianAnalysis.sample
+        )
+        return {
+            "autocorrelation_time": [float(t) for t in tau],
+            "autocorrelation_converged": False,
+            "autocorrelation_message": message,
+        }
+    return {
+        "autocorrelation_time": [float(t) for t in tau],
+        "autocorrelation_converged": True,
+        "autocorrelation_message": "",
+    }
+
+
+def _bar(desc: str) -> dict:
+    """Settings of emcee's tqdm bar: labelled, removed when done."""
+    return {"desc": desc, "leave": False}
 
 
 @contextlib.contextmanager

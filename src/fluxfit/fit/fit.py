@@ -16,6 +16,7 @@ import numpy as np
 from scipy import optimize as sp_optimize
 
 from fluxfit.errors import ConvergenceWarning, FitError
+from fluxfit.fit.bayes_threads import single_threaded_blas
 from fluxfit.fit.objective import Objective
 
 __all__ = ["Fit", "FitResult", "OptimizeResult", "CovarianceResult"]
@@ -239,18 +240,36 @@ class Fit:
         return result
 
     def optimize(self, datasets) -> OptimizeResult:
-        """Minimise the statistic; the parameters are left at the best fit."""
+        """Minimise the statistic; the parameters are left at the best fit.
+
+        Raises `~fluxfit.errors.FitError` when there is nothing to fit (no free parameter,
+        no channel in any dataset's fit range) or the statistic is not finite at the start.
+        A free parameter that ends on one of its bounds gives a
+        `~fluxfit.errors.ConvergenceWarning` naming it, and the message of the result says
+        so (the fit still succeeds: a bounded minimum is a minimum, but its error is not
+        symmetric and the bound may be hiding a better fit).
+        """
         datasets = _as_datasets(datasets)
         objective = Objective(datasets, use_priors=self.use_priors)
+        _check_fit_range(datasets)
         start_stat = objective(objective.start_x)
         if not np.isfinite(start_stat):
             raise FitError(
                 f"the statistic is not finite at the start values ({objective.names} = "
                 f"{objective.x_to_values(objective.start_x)}); check the models and data"
             )
-        if self.backend == "minuit":
-            return self._optimize_minuit(objective)
-        return self._optimize_scipy(objective)
+        # small matrix products: OpenBLAS threads only wait for each other (see bayes_threads)
+        with single_threaded_blas():
+            if self.backend == "minuit":
+                result = self._optimize_minuit(objective)
+            else:
+                result = self._optimize_scipy(objective)
+        notes = _at_bound(datasets, objective)
+        if notes:
+            text = "; ".join(notes)
+            warnings.warn(text, ConvergenceWarning, stacklevel=2)
+            result.message = f"{result.message}; {text}"
+        return result
 
     def _optimize_minuit(self, objective: Objective) -> OptimizeResult:
 
@@ -368,9 +387,10 @@ class Fit:
             # parameters' own scales were set at the start and may be far off now
             values = np.abs(objective.x_to_values(objective.start_x))
             objective.scales = np.where(values > 0, 10.0 ** np.floor(np.log10(values)), 1.0)
-            matrix, success, message = _numerical_covariance(
-                objective, self.covariance_opts.get("epsilon", 1e-4)
-            )
+            with single_threaded_blas():
+                matrix, success, message = _numerical_covariance(
+                    objective, self.covariance_opts.get("epsilon", 1e-4)
+                )
             method = "numerical hessian (batched)"
         self._last_models = _store_covariance(datasets, objective, matrix)
         return CovarianceResult(success, message, objective.names, matrix, self.backend, method)
@@ -566,6 +586,61 @@ class Fit:
 
 
 # ---------------------------------------------------------------- helpers
+def _n_fitted(dataset) -> int | None:
+    """Number of channels (bins) of ``dataset`` in its fit range, None if it cannot tell."""
+    mask = getattr(dataset, "mask", None)
+    if mask is not None:
+        return int(np.count_nonzero(np.asarray(getattr(mask, "data", mask))))
+    counts = getattr(dataset, "counts", None)
+    if counts is None:
+        return None
+    return int(np.size(np.asarray(getattr(counts, "data", counts))))
+
+
+def _check_fit_range(datasets) -> None:
+    """No channel in any fit range: `FitError`; one dataset without: a warning.
+
+    A dataset with channels but no counts in its fit range is kept silently: with a
+    Poisson statistic it constrains the flux from above (a non-detection), as it should.
+    """
+    n_fitted = {d.name: _n_fitted(d) for d in datasets}
+    known = {name: n for name, n in n_fitted.items() if n is not None}
+    if known and len(known) == len(n_fitted) and not any(known.values()):
+        raise FitError(
+            f"no channel in the fit range of any dataset {list(known)} (mask_safe & mask_fit "
+            "select nothing): there is nothing to fit; check the safe masks and energy range"
+        )
+    empty = [name for name, n in known.items() if n == 0]
+    if empty:
+        warnings.warn(
+            f"dataset(s) {empty} have no channel in their fit range (mask_safe & mask_fit): "
+            "they do not contribute to the fit",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def _at_bound(datasets, objective: Objective) -> list[str]:
+    """Notes naming the free parameters whose best-fit value is on one of their bounds."""
+    owner = {}
+    for model in datasets.models:
+        for par in model.parameters:
+            owner.setdefault(id(par), model.name)
+    notes = []
+    for par in objective.parameters:
+        value = float(par.value)
+        for label, bound in (("min", par.min), ("max", par.max)):
+            bound = float(bound)
+            if not np.isfinite(bound):
+                continue
+            tol = 1e-6 * max(abs(bound), abs(float(par.scale)) * 1e-3, 1e-300)
+            if abs(value - bound) <= tol:
+                model = owner.get(id(par))
+                where = f" of model {model!r}" if model is not None else ""
+                notes.append(f"parameter {par.name!r}{where} is at its bound {label}={bound:.6g}")
+    return notes
+
+
 def _as_datasets(datasets):
     from fluxfit.datasets.core import Dataset, Datasets
 

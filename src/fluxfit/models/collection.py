@@ -395,6 +395,10 @@ def _safe_load(text: str, where: str):
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise FormatError(f"{where}: malformed YAML ({exc})") from None
+    except (ValueError, TypeError, KeyError, OverflowError) as exc:  # "!!float abc", "!!bool x"
+        raise FormatError(f"{where}: a tagged YAML value cannot be built ({exc})") from None
+    except RecursionError:
+        raise FormatError(f"{where}: YAML nested too deeply") from None
     if data is None:
         raise FormatError(f"{where}: empty YAML document")
     return data
@@ -509,6 +513,13 @@ def _resolve_links(models: Models, where: str) -> None:
             par.link(target[0], scale=scale, offset=offset)
         except FluxfitError as exc:
             raise ModelError(f"{here}.link: {exc}") from None
+        with np.errstate(over="ignore", invalid="ignore"):
+            derived = par.value
+        if not math.isfinite(derived):  # e.g. scale 1e308 times a master of 2
+            raise ModelError(
+                f"{here}.link: scale {scale!r} and offset {offset!r} of master "
+                f"{_short(link['master'])} give the non-finite value {derived}"
+            )
     # compound models cache their parameter dict: rebuild after sharing
     for model in models:
         for kind in ("spectral", "spatial", "temporal"):

@@ -183,8 +183,8 @@ class SkyModel(_ComponentModel):
         unknown = set(data) - {"name", "type", "datasets_names", *_COMPONENTS}
         if unknown:
             raise ModelError(f"{where}: unknown key(s) {sorted(unknown)}")
-        if "spectral" not in data:
-            raise ModelError(f"{where}: missing key 'spectral'")
+        if data.get("spectral") is None:
+            raise ModelError(f"{where}: missing key 'spectral' (or null)")
         parts = {
             kind: model_from_dict(data[kind], kind, f"{where}.{kind}")
             for kind in _COMPONENTS

@@ -10,8 +10,11 @@ MODELS        one row, column ``YAML``: the models at the best fit / MAP
               (`Models.to_yaml(full_output=True)`: values, errors, bounds, priors, links)
 PARAMETERS    one row per free parameter: ``NAME`` (label), ``UNIT``, ``BEST_FIT`` (float64)
 COVARIANCE    (MLE) image (n, n) of the free parameters' covariance, in their units
+MODELS_COV    image (m, m): the covariance of all m parameters of the models
+              (``models.covariance``, which the YAML of MODELS does not hold)
 SAMPLES       (Bayesian) one row per sample: ``VALUES`` (n float64), ``WEIGHT``,
-              ``LOG_LIKE``, ``LOG_PRIOR``
+              ``LOG_LIKE``, ``LOG_PRIOR``; header ``HASLOGL`` / ``HASLOGP``: whether the
+              log-likelihoods / log-priors were given (else the columns hold NaN)
 STATISTICS    per-dataset statistics (the `AnalysisResults.statistics` table), if any
 MEASURES      ``NAME``, ``VALUE`` (float64): information criteria and evidence
 META          one row, column ``JSON``: facts about the run (sampler, settings, versions)
@@ -23,17 +26,29 @@ write/read cycle reproduces every number bit for bit.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import gzip
 import json
 import platform
+import re
+import warnings
+import zlib
 from pathlib import Path
 
 import astropy
 import numpy as np
 from astropy.io import fits
 from astropy.table import Table
+from astropy.utils.exceptions import AstropyUserWarning
 
-from fluxfit.errors import FormatError, MissingFileError, OverwriteError
+from fluxfit.errors import (
+    FluxfitError,
+    FormatError,
+    MissingFileError,
+    OverwriteError,
+    short_repr,
+)
 
 __all__ = ["write_results", "read_results", "FORMAT_VERSION"]
 
@@ -97,6 +112,9 @@ def write_results(results, path, overwrite: bool = False) -> None:
     )
     if results._covariance is not None:
         hdus.append(fits.ImageHDU(np.asarray(results._covariance, dtype=">f8"), name="COVARIANCE"))
+    models_cov = np.asarray(results.models.covariance, dtype=">f8")
+    if models_cov.size:
+        hdus.append(fits.ImageHDU(models_cov, name="MODELS_COV"))
     if results.samples is not None:
         k, n = results.samples.shape
         nan = np.full(k, np.nan)
@@ -113,6 +131,8 @@ def write_results(results, path, overwrite: bool = False) -> None:
             ),
         ]
         hdus.append(fits.BinTableHDU.from_columns(columns, name="SAMPLES"))
+        hdus[-1].header["HASLOGL"] = (results.log_likelihood is not None, "LOG_LIKE given")
+        hdus[-1].header["HASLOGP"] = (results.log_prior is not None, "LOG_PRIOR given")
     if results.statistics is not None:
         table = Table(results.statistics)
         table.rename_columns(
@@ -138,95 +158,299 @@ def write_results(results, path, overwrite: bool = False) -> None:
     fits.HDUList(hdus).writeto(path, overwrite=overwrite)
 
 
-def _hdu(hdul, name: str, path):
+#: What astropy and numpy raise on damaged content (turned into `FormatError`).
+_READ_ERRORS = (
+    OSError,
+    EOFError,
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    zlib.error,
+    AstropyUserWarning,
+    fits.VerifyError,
+)
+
+
+@contextlib.contextmanager
+def _reading(path, where: str):
+    """Name the file and HDU in every error raised while reading one part of a results file."""
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("error", message=".*truncated", category=AstropyUserWarning)
+            yield
+    except FluxfitError as exc:
+        if str(path) in str(exc):
+            raise
+        raise type(exc)(f"{path}[{where}]: {exc}") from exc
+    except _READ_ERRORS as exc:
+        raise FormatError(
+            f"{path}[{where}]: damaged or not written by fluxfit ({type(exc).__name__}: "
+            f"{short_repr(str(exc))})"
+        ) from exc
+
+
+def _hdu(hdul, name: str, path, table: bool = True):
     if name not in hdul:
-        raise FormatError(f"{path}: no {name} extension; not a fluxfit results file")
-    return hdul[name]
+        names = ", ".join(repr(h.name) for h in hdul)
+        raise FormatError(
+            f"{path}: no {name} extension (HDUs: {names}); not a fluxfit results file"
+        )
+    hdu = hdul[name]
+    expected = fits.BinTableHDU if table else fits.ImageHDU
+    if not isinstance(hdu, expected):
+        raise FormatError(
+            f"{path}[{name}]: expected a {expected.__name__}, got {type(hdu).__name__}"
+        )
+    if table:
+        hdu.columns.names  # noqa: B018 - parses TTYPEn/TFORMn now (damage raises here)
+    return hdu
 
 
-def _column(hdu, name: str, path):
+def _column(hdu, name: str, path, nrows=None):
     if name not in hdu.columns.names:
-        raise FormatError(f"{path}: HDU {hdu.name} has no column {name!r}")
-    return hdu.data[name]
+        raise FormatError(f"{path}[{hdu.name}]: no column {name!r} (columns: {hdu.columns.names})")
+    data = hdu.data
+    if data is None or (nrows is not None and len(data) != nrows):
+        found = 0 if data is None else len(data)
+        raise FormatError(
+            f"{path}[{hdu.name}]: {found} row(s), expected {nrows if nrows is not None else '>0'}"
+        )
+    return data[name]
+
+
+def _float_column(hdu, name: str, path, nrows=None, width=None) -> np.ndarray:
+    """A float64 column (exact copy of what was written); shape (nrows,) or (nrows, width)."""
+    values = _column(hdu, name, path, nrows)
+    if values.dtype.kind not in "fiu":
+        raise FormatError(
+            f"{path}[{hdu.name}]: column {name!r} has dtype {values.dtype}, expected float64"
+        )
+    array = np.array(values, dtype=float)
+    rows = len(array)
+    if width is None:
+        expected = (rows,)
+    else:
+        expected = (rows, width)
+        if array.ndim == 1 and width == 1:
+            array = array.reshape(rows, 1)
+    if array.shape != expected:
+        raise FormatError(
+            f"{path}[{hdu.name}]: column {name!r} has shape {array.shape}, expected {expected}"
+        )
+    return array
 
 
 def _text(hdul, extname: str, column: str, path) -> str:
-    value = _column(_hdu(hdul, extname, path), column, path)[0]
-    return value.decode("ascii") if isinstance(value, bytes) else str(value)
+    values = _column(_hdu(hdul, extname, path), column, path, nrows=1)
+    value = values[0]
+    if isinstance(value, bytes):
+        try:
+            return value.decode("ascii")
+        except UnicodeDecodeError as exc:
+            raise FormatError(
+                f"{path}[{extname}]: column {column!r} is not ASCII ({exc})"
+            ) from None
+    if not isinstance(value, str):
+        raise FormatError(
+            f"{path}[{extname}]: column {column!r} holds {type(value).__name__}, expected text"
+        )
+    return value
 
 
 def read_results(path):
-    """Read `AnalysisResults` from a file written by `write_results`."""
-    from fluxfit.models import Models
+    """Read `AnalysisResults` from a file written by `write_results`.
+
+    Raises
+    ------
+    MissingFileError
+        The file does not exist.
+    FormatError
+        The file is not a (readable) fluxfit results file; the message names the file, the
+        HDU and the column or keyword at fault.
+    """
     from fluxfit.results.analysis_results import AnalysisResults
 
     path = Path(path)
     if not path.is_file():
         raise MissingFileError(f"results file {str(path)!r} does not exist")
-    try:
-        hdul = fits.open(path, memmap=False)
-    except OSError as exc:
-        raise FormatError(f"{path}: not a FITS file ({exc})") from None
+    with _reading(path, "open"):
+        _check_naxis(path)
+        hdul = fits.open(path, memmap=False, lazy_load_hdus=False)
     with hdul:
-        header = hdul[0].header
-        if header.get("FFRESULT") != "AnalysisResults":
-            raise FormatError(f"{path}: primary header has no FFRESULT = 'AnalysisResults'")
-        version = header.get("FFFORMAT", 0)
-        if version > FORMAT_VERSION:
-            raise FormatError(
-                f"{path}: layout version {version} is newer than this fluxfit reads "
-                f"({FORMAT_VERSION}); update fluxfit"
-            )
-        analysis_type = header.get("ANALYSIS")
-        models = Models.from_yaml(_text(hdul, "MODELS", "YAML", path), where=f"{path}[MODELS]")
-        params = _hdu(hdul, "PARAMETERS", path)
-        names = [str(n).strip() for n in _column(params, "NAME", path)]
-        best_fit = np.array(_column(params, "BEST_FIT", path), dtype=float)
-        covariance = None
-        if "COVARIANCE" in hdul:
-            covariance = np.array(hdul["COVARIANCE"].data, dtype=float)
-        kwargs = {}
-        if "SAMPLES" in hdul:
-            samples = _hdu(hdul, "SAMPLES", path)
-            values = np.array(_column(samples, "VALUES", path), dtype=float)
-            kwargs["samples"] = values.reshape(values.shape[0], len(names))
-            kwargs["weights"] = np.array(_column(samples, "WEIGHT", path), dtype=float)
-            for key, col in (("log_likelihood", "LOG_LIKE"), ("log_prior", "LOG_PRIOR")):
-                data = np.array(_column(samples, col, path), dtype=float)
-                kwargs[key] = None if np.all(np.isnan(data)) else data
-        statistics = None
-        if "STATISTICS" in hdul:
-            statistics = Table.read(hdul["STATISTICS"])
-            statistics.meta.clear()
-            for display, stored in _FITS_COLUMNS.items():
-                if stored in statistics.colnames:
-                    statistics.rename_column(stored, display)
-            for name in statistics.colnames:
-                if statistics[name].dtype.kind == "S":
-                    statistics[name] = [str(v) for v in statistics[name]]
-                elif statistics[name].dtype.kind == "f":
-                    statistics[name].format = ".6f"
-        measures_hdu = _hdu(hdul, "MEASURES", path)
-        n_measures = measures_hdu.header.get("NMEASURE", len(measures_hdu.data))
-        measures = {
-            str(n).strip(): float(v)
-            for n, v in zip(
-                _column(measures_hdu, "NAME", path)[:n_measures],
-                _column(measures_hdu, "VALUE", path)[:n_measures],
-            )
-        }
+        with _reading(path, "PRIMARY"):
+            kwargs = _read_header(hdul, path)
+        with _reading(path, "MODELS"):
+            kwargs.update(_read_models(hdul, path))
+        n = len(kwargs["parameter_names"])
+        with _reading(path, "COVARIANCE"):
+            if "COVARIANCE" in hdul:
+                kwargs["covariance"] = _read_covariance(hdul, path, n)
+        with _reading(path, "MODELS_COV"):
+            if "MODELS_COV" in hdul:
+                models = kwargs["models"]
+                errors = [par.error for par in models.parameters]  # as written in the YAML
+                models.covariance = _read_covariance(
+                    hdul, path, len(models.parameters), "MODELS_COV"
+                )
+                for par, error in zip(models.parameters, errors):
+                    par.error = error
+        with _reading(path, "SAMPLES"):
+            if "SAMPLES" in hdul:
+                kwargs.update(_read_samples(hdul, path, n))
+        with _reading(path, "STATISTICS"):
+            if "STATISTICS" in hdul:
+                kwargs["statistics"] = _read_statistics(hdul, path)
+        with _reading(path, "MEASURES"):
+            kwargs["measures"] = _read_measures(hdul, path)
+        with _reading(path, "META"):
+            try:
+                meta = json.loads(_text(hdul, "META", "JSON", path))
+            except json.JSONDecodeError as exc:
+                raise FormatError(f"{path}[META]: malformed JSON ({exc})") from None
+            except RecursionError:
+                raise FormatError(f"{path}[META]: JSON nested too deeply") from None
+            if not isinstance(meta, dict):
+                raise FormatError(
+                    f"{path}[META]: JSON holds a {type(meta).__name__}, expected an object"
+                )
+            kwargs["meta"] = meta
+    with _reading(path, "results"):
+        return AnalysisResults(**kwargs)
+
+
+#: A NAXIS card (at the start of an 80-character card).
+_NAXIS_CARD = re.compile(rb"NAXIS   = *([-+]?[0-9]+)")
+
+
+def _check_naxis(path) -> None:
+    """Refuse NAXIS outside 0..999 before astropy loops over that many axes (a hang)."""
+    raw = path.read_bytes()
+    if raw[:2] == b"\x1f\x8b":  # gzip: astropy decompresses it
         try:
-            meta = json.loads(_text(hdul, "META", "JSON", path))
-        except json.JSONDecodeError as exc:
-            raise FormatError(f"{path}[META]: malformed JSON ({exc})") from None
-    return AnalysisResults(
-        models,
-        names,
-        analysis_type,
-        best_fit=best_fit,
-        covariance=covariance,
-        statistics=statistics,
-        measures=measures,
-        meta=meta,
-        **kwargs,
-    )
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error):
+            return  # astropy reports the damage
+    for match in _NAXIS_CARD.finditer(raw):
+        if match.start() % 80 == 0 and not 0 <= int(match.group(1)) <= 999:
+            raise FormatError(
+                f"{path}: header card at byte {match.start()} has NAXIS = "
+                f"{short_repr(int(match.group(1)))}; FITS allows 0 to 999"
+            )
+
+
+def _read_header(hdul, path) -> dict:
+    header = hdul[0].header
+    if header.get("FFRESULT") != "AnalysisResults":
+        raise FormatError(f"{path}: primary header has no FFRESULT = 'AnalysisResults'")
+    version = header.get("FFFORMAT", 0)
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise FormatError(f"{path}[PRIMARY]: FFFORMAT = {version!r} is not an integer")
+    if version > FORMAT_VERSION:
+        raise FormatError(
+            f"{path}: layout version {version} is newer than this fluxfit reads "
+            f"({FORMAT_VERSION}); update fluxfit"
+        )
+    analysis_type = header.get("ANALYSIS")
+    if analysis_type not in ("MLE", "Bayesian"):
+        raise FormatError(
+            f"{path}[PRIMARY]: ANALYSIS = {short_repr(analysis_type)}; expected 'MLE' or 'Bayesian'"
+        )
+    return {"analysis_type": analysis_type}
+
+
+def _read_models(hdul, path) -> dict:
+    from fluxfit.models import Models
+
+    models = Models.from_yaml(_text(hdul, "MODELS", "YAML", path), where=f"{path}[MODELS]")
+    params = _hdu(hdul, "PARAMETERS", path)
+    names_column = _column(params, "NAME", path)
+    if names_column.dtype.kind not in "SU":
+        raise FormatError(f"{path}[PARAMETERS]: column 'NAME' is not text ({names_column.dtype})")
+    names = [n.decode("ascii", "replace") if isinstance(n, bytes) else str(n) for n in names_column]
+    names = [n.strip() for n in names]
+    best_fit = _float_column(params, "BEST_FIT", path, nrows=len(names))
+    return {"models": models, "parameter_names": names, "best_fit": best_fit}
+
+
+def _read_covariance(hdul, path, n: int, extname: str = "COVARIANCE") -> np.ndarray:
+    data = _hdu(hdul, extname, path, table=False).data
+    shape = None if data is None else data.shape
+    if data is None or shape != (n, n) or data.dtype.kind != "f":
+        what = "free parameter" if extname == "COVARIANCE" else "parameter of the models"
+        raise FormatError(
+            f"{path}[{extname}]: image of shape {shape} and dtype "
+            f"{None if data is None else data.dtype}, expected ({n}, {n}) float64 "
+            f"(one row and column per {what})"
+        )
+    return np.array(data, dtype=float)
+
+
+def _read_samples(hdul, path, n: int) -> dict:
+    hdu = _hdu(hdul, "SAMPLES", path)
+    values = _float_column(hdu, "VALUES", path, width=n)
+    k = values.shape[0]
+    kwargs = {"samples": values, "weights": _float_column(hdu, "WEIGHT", path, nrows=k)}
+    weights = kwargs["weights"]
+    if k == 0 or not np.all(np.isfinite(weights)) or np.any(weights < 0) or weights.sum() <= 0:
+        raise FormatError(
+            f"{path}[SAMPLES]: {k} sample(s) with weights {short_repr(weights.tolist())}; "
+            "expected at least one sample and finite, non-negative weights with a positive sum"
+        )
+    for key, col, flag in (
+        ("log_likelihood", "LOG_LIKE", "HASLOGL"),
+        ("log_prior", "LOG_PRIOR", "HASLOGP"),
+    ):
+        data = _float_column(hdu, col, path, nrows=k)
+        given = hdu.header.get(flag)
+        if given is None:  # files written before the flags: all NaN meant "not given"
+            given = not np.all(np.isnan(data))
+        elif not isinstance(given, bool):
+            raise FormatError(f"{path}[SAMPLES]: {flag} = {short_repr(given)} is not T or F")
+        kwargs[key] = data if given else None
+    return kwargs
+
+
+def _read_statistics(hdul, path) -> Table:
+    statistics = Table.read(_hdu(hdul, "STATISTICS", path), format="fits")
+    statistics.meta.clear()
+    for display, stored in _FITS_COLUMNS.items():
+        if stored in statistics.colnames:
+            statistics.rename_column(stored, display)
+    for name in statistics.colnames:
+        column = statistics[name]
+        if column.dtype.kind == "S":
+            statistics[name] = [v.decode("ascii", "replace") for v in column]
+        elif column.dtype.kind in "biuf":
+            # FITS is big-endian: back to the native byte order the table was written from
+            statistics[name] = np.asarray(column).astype(column.dtype.newbyteorder("="))
+            if column.dtype.kind == "f":
+                statistics[name].format = ".6f"
+    return statistics
+
+
+def _read_measures(hdul, path) -> dict:
+    hdu = _hdu(hdul, "MEASURES", path)
+    rows = 0 if hdu.data is None else len(hdu.data)
+    n_measures = hdu.header.get("NMEASURE", rows)
+    if (
+        isinstance(n_measures, bool)
+        or not isinstance(n_measures, int)
+        or not 0 <= n_measures <= rows
+    ):
+        raise FormatError(
+            f"{path}[MEASURES]: NMEASURE = {short_repr(n_measures)}; expected an integer "
+            f"from 0 to {rows} (the rows of the table)"
+        )
+    names = _column(hdu, "NAME", path, nrows=rows)
+    values = _float_column(hdu, "VALUE", path, nrows=rows)
+    if names.dtype.kind not in "SU":
+        raise FormatError(f"{path}[MEASURES]: column 'NAME' is not text ({names.dtype})")
+    measures = {}
+    for name, value in zip(names[:n_measures], values[:n_measures]):
+        key = (name.decode("ascii", "replace") if isinstance(name, bytes) else str(name)).strip()
+        if key in measures:
+            raise FormatError(f"{path}[MEASURES]: measure {key!r} appears twice")
+        measures[key] = float(value)
+    return measures

@@ -28,7 +28,7 @@ import sys
 import astropy.units as u
 import numpy as np
 
-from fluxfit.errors import ModelError, UnitError
+from fluxfit.errors import ModelError, UnitError, short_repr
 from fluxfit.models.core import ModelBase, register_model
 from fluxfit.models.parameter import Parameters
 from fluxfit.models.spectral.integrate import (
@@ -470,8 +470,10 @@ class CompoundSpectralModel(SpectralModel):
     tag = ("CompoundSpectralModel", "compound")
 
     def __init__(self, model1: SpectralModel, model2: SpectralModel, operator: str):
-        if operator not in _OPERATORS:
-            raise ModelError(f"CompoundSpectralModel: operator {operator!r} is not '+' or '*'")
+        if not isinstance(operator, str) or operator not in _OPERATORS:
+            raise ModelError(
+                f"CompoundSpectralModel: operator {short_repr(operator)} is not '+' or '*'"
+            )
         for model in (model1, model2):
             if not isinstance(model, SpectralModel):
                 raise ModelError(f"CompoundSpectralModel: {model!r} is not a spectral model")
