@@ -88,12 +88,14 @@ def compare_with_threeml(results, reference_file: Path) -> None:
     reference = json.loads(reference_file.read_text())["ultranest_default"]
     print("\nComparison with 3ML (same counts, same priors; 3ML: UltraNest, 400 live points)\n")
     medians = dict(zip(results.parameter_names, results.median))
+    pulls, ratios = [], []
     for key, ref in reference["sample_summary"].items():
         label = key.replace("src1.spectrum.main.Blackbody.", "src1.spectral.").replace(
             "src2.spectrum.main.composite.", "src2.spectral."
         )
         sigma = 0.5 * (ref["p84"] - ref["p16"])
         pull = (medians[label] - ref["median"]) / sigma
+        pulls.append(pull)
         print(
             f"  {label:24s} median {medians[label]:.6g}  3ML {ref['median']:.6g}  ({pull:+.2f} sigma)"
         )
@@ -111,9 +113,16 @@ def compare_with_threeml(results, reference_file: Path) -> None:
         label = "sum: total" if label == "total" else label
         ref = fluxes[label]["median"]
         ratio = row["flux"].value / ref - 1
+        ratios.append(ratio)
         print(
             f"  energy flux 1 keV-1 MeV {label:20s} {row['flux']:.5g}  ({ratio:+.2%} vs 3ML's samples)"
         )
+    # machine-readable lines (checked by tests/estimators/test_examples.py)
+    print(f"KEY max_abs_pull_vs_threeml = {max(abs(p) for p in pulls):.4f}")
+    print(f"KEY max_abs_flux_rel_diff_vs_threeml = {max(abs(r) for r in ratios):.5f}")
+    if "ln(Z)" in results.measures:
+        ln_z_ref = reference["runs"][0]["logz_ln"]
+        print(f"KEY ln_z_diff_vs_threeml = {results.measures['ln(Z)'] - ln_z_ref:.4f}")
 
 
 def main(argv=None) -> AnalysisResults:
@@ -146,10 +155,17 @@ def main(argv=None) -> AnalysisResults:
     start = time.perf_counter()
     if args.sampler == "emcee":
         Fit().run(datasets)  # walkers start around the maximum-likelihood fit, as in 3ML
-        bayes.sample("emcee", seed=5123, verbose=not quiet)
+        bayes.sample("emcee", seed=5123, verbose=False if quiet else None)
     else:
-        bayes.sample("ultranest", seed=42, verbose=not quiet, min_num_live_points=400, dlogz=0.5)
+        bayes.sample(
+            "ultranest",
+            seed=42,
+            verbose=False if quiet else None,
+            min_num_live_points=400,
+            dlogz=0.5,
+        )
     if not quiet:
+        print(bayes.results)
         print(f"\nsampling took {time.perf_counter() - start:.1f} s")
 
     import matplotlib
@@ -192,8 +208,13 @@ def main(argv=None) -> AnalysisResults:
     flux = results.get_flux(1 * u.keV, 1 * u.MeV, flux_unit="erg/(cm2 s)")
     if not quiet:
         print(f"\nflux.loc['src1: total']['flux'] = {flux.loc['src1: total']['flux']:.6g}")
-        if not args.simulate and (reference / "task1_multisource.json").is_file():
-            compare_with_threeml(results, reference / "task1_multisource.json")
+    src1 = flux.loc["src1: total"]["flux"].to_value("erg cm-2 s-1")
+    print(f"KEY sampler = {args.sampler}")
+    print(f"KEY src1_energy_flux_1keV_1MeV = {src1:.6g}")
+    print(f"KEY n_figures = {len(list(out.glob('*.png')))}")
+    if not args.simulate and (reference / "task1_multisource.json").is_file():
+        compare_with_threeml(results, reference / "task1_multisource.json")
+    if not quiet:
         print(f"\nwrote {path}, {out / 'counts.png'} and {out / 'corner.png'}")
     return results
 

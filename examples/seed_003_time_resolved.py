@@ -18,6 +18,10 @@ repository. With ``--compare`` the fits are compared with Gammapy 2.1's
 Usage::
 
     python examples/seed_003_time_resolved.py seed003_output [--compare] [--quiet]
+    python examples/seed_003_time_resolved.py --out seed003_output [--compare] [--quiet]
+
+Besides the table, ``KEY name = value`` lines give the numbers tests/estimators/test_examples.py
+checks.
 """
 
 from __future__ import annotations
@@ -98,19 +102,26 @@ def compare_with_gammapy(table, say=print) -> None:
     amplitude = np.asarray(table["amplitude"], float)
     ref_index = np.array([r["index"] for r in rows])
     ref_amplitude = np.array([r["amplitude"] for r in rows])
+    index_diff = np.max(np.abs(index - ref_index))
+    amplitude_diff = np.max(np.abs(amplitude / ref_amplitude - 1))
     say(
-        "Against Gammapy 2.1: max |index difference| = "
-        f"{np.max(np.abs(index - ref_index)):.2e}, max relative amplitude difference = "
-        f"{np.max(np.abs(amplitude / ref_amplitude - 1)):.2e} ({len(rows)} intervals)"
+        f"Against Gammapy 2.1: max |index difference| = {index_diff:.2e}, max relative "
+        f"amplitude difference = {amplitude_diff:.2e} ({len(rows)} intervals)"
     )
+    print(f"KEY index_max_abs_diff_vs_gammapy = {index_diff:.3e}")
+    print(f"KEY amplitude_max_rel_diff_vs_gammapy = {amplitude_diff:.3e}")
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("output", type=Path, help="folder for the figures and the table")
+    parser.add_argument(
+        "output", type=Path, nargs="?", default=None, help="folder for the figures and the table"
+    )
+    parser.add_argument("--out", type=Path, default=None, help="the same as OUTPUT")
     parser.add_argument("--compare", action="store_true", help="compare with Gammapy 2.1")
     parser.add_argument("--quiet", action="store_true", help="print only the table")
     args = parser.parse_args(argv)
+    args.output = args.output or args.out or Path("seed003_output")
 
     def say(text):
         if not args.quiet:
@@ -140,6 +151,10 @@ def main(argv=None) -> int:
     columns = ["tstart", "tstop", "n_datasets", "success", "index", "index_err"]
     columns += ["amplitude", "amplitude_err", "flux", "flux_err", "stat", "counts"]
     print("\n".join(result.table[columns].pformat(max_lines=-1, max_width=-1)))
+    print(f"KEY n_datasets = {len(datasets)}")
+    print(f"KEY n_intervals = {len(result.table)}")
+    print(f"KEY n_success = {int(np.sum(result.table['success']))}")
+    print(f"KEY index_first = {float(result.table['index'][0]):.4f}")
 
     args.output.mkdir(parents=True, exist_ok=True)
     import matplotlib

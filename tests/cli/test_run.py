@@ -9,7 +9,7 @@ import pytest
 from astropy.table import Table
 
 from fluxfit.cli.main import main
-from fluxfit.errors import FormatError
+from fluxfit.errors import FluxfitError, FormatError
 
 pytest.importorskip("pydantic", minversion="2")
 
@@ -193,3 +193,170 @@ def test_run_seed003_matches_api(tmp_path):
             np.asarray(table[column], float), np.asarray(expected[column], float), rtol=1e-6
         )
     assert (tmp_path / "results" / "report.html").is_file()
+
+
+# ------------------------------------------------------------------ options of issue 10
+BAYES = """
+title: Crab, two H.E.S.S. runs, Bayesian
+data:
+  ogip: [{a}, {b}]
+models:
+  - name: crab
+    spectral:
+      type: PowerLawSpectralModel
+      parameters: {{index: 2.5, amplitude: 3e-11 cm-2 s-1 TeV-1, reference: 1 TeV}}
+      priors:
+        index: {{type: GaussianPrior, mu: 2.5, sigma: 1.0}}
+        amplitude: {{type: LogUniformPrior, min: 1e-13, max: 1e-9}}
+fit:
+  method: bayes
+  sampler: {sampler}
+  sampler_options: {options}
+  seed: 1
+outputs: {{dir: results, report: {report}}}
+"""
+
+LIGHTCURVE = """
+title: PKS 2155-304 light curve and flux points
+data:
+  dl3:
+    path: {path}
+    selection: {{type: sky_circle, frame: icrs, lon: 329.71693826 deg, lat: -30.2255890 deg,
+                radius: 2 deg}}
+    time_intervals: {{start: "2006-07-29T20:30", duration: 30 min, n_intervals: 4}}
+reduction:
+  on_region: {{frame: icrs, lon: 329.71693826 deg, lat: -30.2255890 deg, radius: 0.11 deg}}
+  energy_axis: {{min: 0.4 TeV, max: 20 TeV, nbin: 10}}
+  energy_axis_true: {{min: 0.1 TeV, max: 40 TeV, nbin: 20}}
+models:
+  - name: pks2155
+    spectral:
+      type: PowerLawSpectralModel
+      parameters: {{index: 3.0, amplitude: 2e-11 cm-2 s-1 TeV-1, reference: 1 TeV}}
+estimators:
+  flux_points:
+    energy_edges: [0.5 TeV, 1 TeV, 2 TeV, 5 TeV]
+    selection_optional: [errn-errp, ul]
+    n_sigma_ul: 3
+  lightcurve:
+    energy_range: [1 TeV, 10 TeV]
+    selection_optional: [ul]
+outputs: {{dir: results, report: false}}
+"""
+
+
+def _hess_files():
+    return [HESS / f"pha_obs{n}.fits" for n in (23523, 23526)]
+
+
+def _check_bayes_folder(out, sampler):
+    import json
+
+    from fluxfit.results import AnalysisResults
+
+    summary = json.loads((out / "fit.json").read_text())
+    assert summary["fit"]["success"]
+    assert {p["name"] for p in summary["parameters"] if not p["frozen"]} == {"index", "amplitude"}
+    results = AnalysisResults.read(out / "bayes_results.fits")
+    assert results.meta["sampler"] == sampler
+    assert results.samples.shape[1] == 2
+    medians = dict(zip(results.parameter_names, results.median))
+    index = next(v for k, v in medians.items() if k.endswith("index"))
+    # the Crab's index on these two runs is 2.6-2.7 (Gammapy: 2.64 +- 0.07 stacked)
+    assert 2.3 < index < 3.0
+    assert (out / "models.yaml").is_file() or any(out.glob("*.yaml"))
+
+
+@pytest.mark.skipif(not HESS.is_dir(), reason=f"H.E.S.S. OGIP spectra not found at {HESS}")
+def test_run_bayes_emcee(tmp_path):
+    pytest.importorskip("emcee")
+    a, b = _hess_files()
+    options = "{n_walkers: 8, n_iterations: 60, n_burn_in: 20}"
+    text = BAYES.format(a=a, b=b, sampler="emcee", options=options, report="true")
+    path = _write(tmp_path, text)
+    assert main(["run", str(path), "--quiet"]) == 0
+    out = tmp_path / "results"
+    _check_bayes_folder(out, "emcee")
+    from fluxfit.results import AnalysisResults
+
+    results = AnalysisResults.read(out / "bayes_results.fits")
+    assert results.samples.shape == (8 * 60, 2)  # walkers x steps after burn-in
+    assert (out / "report.html").is_file()
+    assert (out / "figures" / "corner.png").is_file()
+
+
+@pytest.mark.skipif(not HESS.is_dir(), reason=f"H.E.S.S. OGIP spectra not found at {HESS}")
+def test_run_bayes_ultranest(tmp_path):
+    pytest.importorskip("ultranest", reason="ultranest is not installed in this environment")
+    a, b = _hess_files()
+    options = "{min_num_live_points: 50, dlogz: 2.0}"
+    text = BAYES.format(a=a, b=b, sampler="ultranest", options=options, report="false")
+    path = _write(tmp_path, text)
+    assert main(["run", str(path), "--quiet"]) == 0
+    _check_bayes_folder(tmp_path / "results", "ultranest")
+
+
+@pytest.mark.skipif(not HESS.is_dir(), reason=f"H.E.S.S. OGIP spectra not found at {HESS}")
+def test_run_bayes_unknown_sampler_option_names_key(tmp_path, capsys):
+    pytest.importorskip("emcee")
+    a, b = _hess_files()
+    text = BAYES.format(a=a, b=b, sampler="emcee", options="{n_steps: 5}", report="false")
+    path = _write(tmp_path, text)
+    assert main(["run", str(path), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "fit.sampler_options" in err and "n_steps" in err
+
+
+def test_priors_validated(tmp_path):
+    from fluxfit.cli.run import build_models
+
+    text = (
+        "data: {}\nmodels: [{name: a, spectral: {type: PowerLawSpectralModel, "
+        "priors: {index: {type: CauchyPrior, mu: 1}}}}]\n"
+    )
+    with pytest.raises(FormatError, match=r"models\.0\.spectral\.priors\.index\.type"):
+        load_config(_write(tmp_path, text))
+    text = (
+        "data: {}\nmodels: [{name: a, spectral: {type: PowerLawSpectralModel, "
+        "priors: {gamma: {type: GaussianPrior, mu: 1, sigma: 1}}}}]\n"
+    )
+    with pytest.raises(FormatError, match=r"priors: unknown parameter.*gamma.*index"):
+        build_models(load_config(_write(tmp_path, text, "b.yaml")), tmp_path)
+    text = (
+        "data: {}\nmodels: [{name: a, spectral: {type: PowerLawSpectralModel, "
+        "priors: {index: {type: GaussianPrior, mu: 2}}}}]\n"
+    )
+    with pytest.raises(FluxfitError, match=r"models\.0\.spectral\.priors\.index"):
+        build_models(load_config(_write(tmp_path, text, "c.yaml")), tmp_path)
+
+
+@pytest.mark.skipif(not DL3.is_dir(), reason=f"H.E.S.S. DL3 DR1 not found at {DL3}")
+def test_run_lightcurve_and_flux_points(tmp_path):
+    import json
+
+    from fluxfit.datasets import FluxPoints
+
+    path = _write(tmp_path, LIGHTCURVE.format(path=DL3))
+    assert main(["run", str(path), "--quiet"]) == 0
+    out = tmp_path / "results"
+    summary = json.loads((out / "fit.json").read_text())
+    assert summary["fit"]["success"]
+    assert len(summary["datasets"]) == 8  # the runs of the first 2 h cut at the 30-min edges
+    assert not (out / "report.html").exists()  # outputs.report: false
+
+    points = FluxPoints.read(out / "flux_points.fits")
+    assert points.energy_axis.nbin == 3
+    table = points.to_table(sed_type="dnde")
+    for column in ("dnde", "dnde_errn", "dnde_errp", "dnde_ul"):
+        assert column in table.colnames, column
+    assert np.all(np.isfinite(np.asarray(table["dnde"], float)))
+    assert np.all(np.asarray(table["dnde_ul"], float) > np.asarray(table["dnde"], float))
+
+    curve = FluxPoints.read(out / "lightcurve.fits", format="lightcurve")
+    table = curve.to_table(sed_type="flux", format="lightcurve")
+    assert len(table) == 4
+    assert "flux_ul" in table.colnames
+    flux = np.asarray(table["flux"], float).ravel()
+    assert np.all(np.isfinite(flux)) and np.all(flux > 0)
+    # PKS 2155-304's flare: 1-10 TeV flux of 3e-11 to 9e-11 cm-2 s-1 in the first two hours
+    assert np.all((flux > 1e-11) & (flux < 2e-10))

@@ -328,7 +328,7 @@ def run_crab_analysis(out, say=print, bayes: bool = True, seed: int = 2024) -> d
         best = [p.value for p in datasets.models.parameters]
         analysis = BayesianAnalysis(None, datasets)
         bayes_results = analysis.sample(
-            sampler="emcee", seed=seed, verbose=False, n_walkers=16, n_iterations=300
+            sampler="emcee", seed=seed, verbose=None, n_walkers=16, n_iterations=300
         )
         say("Bayesian run: emcee, 16 walkers x 300 steps")
         for par, value in zip(datasets.models.parameters, best):

@@ -31,9 +31,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--quiet",
         action="store_true",
         default=argparse.SUPPRESS,  # keeps a --quiet given before the command
-        help="print only warnings and errors",
+        help="print only warnings and errors, no progress bars",
     )
-    parser.add_argument("-q", "--quiet", action="store_true", help="print only warnings and errors")
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="print only warnings and errors, no progress bars",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     demo = sub.add_parser(
@@ -100,13 +105,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _configure_output(quiet: bool) -> None:
+    """Logging and progress bars of one command.
+
+    ``--quiet``: messages of WARNING and above only, no progress bars. Otherwise INFO
+    messages of fluxfit's loggers, and progress bars when standard error is a terminal
+    (`fluxfit.utils.progress_enabled`; ``FLUXFIT_PROGRESS=0`` turns them off).
+    """
+    from fluxfit.utils import set_progress
+
+    level = logging.WARNING if quiet else logging.INFO
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("fluxfit").setLevel(level)  # also when logging was configured before
+    set_progress(False if quiet else None)
+
+
 def main(argv=None) -> int:
+    """Run the ``fluxfit`` command; returns the exit status (0 success, 1 error, 2 usage)."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.WARNING if args.quiet else logging.INFO,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    _configure_output(args.quiet)
     if args.command is None:
         parser.print_help()
         return 2

@@ -12,7 +12,7 @@ from pathlib import Path
 import astropy.units as u
 import numpy as np
 
-from fluxfit.errors import FormatError, OverwriteError
+from fluxfit.errors import FitError, FormatError, OverwriteError
 
 __all__ = ["build_datasets", "build_models", "run_analysis"]
 
@@ -145,6 +145,7 @@ def build_datasets(config, base: Path):
 def build_models(config, base: Path):
     """`~fluxfit.models.Models` from a models YAML or the inline components."""
     import fluxfit.models as fm
+    from fluxfit.models.priors import prior_from_dict
 
     if isinstance(config.models, str):
         return fm.Models.read(_path(base, config.models))
@@ -172,16 +173,59 @@ def build_models(config, base: Path):
             spectral = cls(**kwargs)
         except TypeError as exc:
             raise FormatError(f"{where}.parameters: {exc}") from None
+        names = [par.name for par in spectral.parameters]
+        for key, listed in (("frozen", item.spectral.frozen), ("priors", item.spectral.priors)):
+            unknown = [name for name in listed if name not in names]
+            if unknown:
+                raise FormatError(
+                    f"{where}.{key}: unknown parameter(s) {unknown}; "
+                    f"{item.spectral.type} has {', '.join(names)}"
+                )
         for name in item.spectral.frozen:
             spectral.parameters[name].frozen = True
+        for name, prior in item.spectral.priors.items():
+            spectral.parameters[name].prior = prior_from_dict(
+                prior.model_dump(exclude_none=True), f"{where}.priors.{name}"
+            )
         components.append(
             fm.SkyModel(spectral_model=spectral, name=item.name, datasets_names=item.datasets_names)
         )
     return fm.Models(components)
 
 
+def _estimator_options(config, models) -> dict:
+    """Keyword arguments shared by the flux-point and light-curve estimators."""
+    options = {
+        "source": config.source or models[0].name,
+        "n_sigma": config.n_sigma,
+        "n_sigma_ul": config.n_sigma_ul,
+        "reoptimize": config.reoptimize,
+        "n_jobs": config.n_jobs,
+    }
+    if config.selection_optional is not None:
+        options["selection_optional"] = list(config.selection_optional)
+    return options
+
+
 def run_analysis(filename, out=None, say=print) -> Path:
-    """Run the analysis of a configuration file; returns the results folder."""
+    """Run the analysis of a configuration file.
+
+    Parameters
+    ----------
+    filename : str or path
+        The analysis YAML (see `fluxfit.cli.config` and ``docs/configuration.md``);
+        relative paths in it are taken from its folder.
+    out : str or path, optional
+        Results folder (overrides ``outputs.dir``).
+    say : callable
+        Receives one line of progress text at a time (``print``; a no-op under
+        ``--quiet``).
+
+    Returns
+    -------
+    pathlib.Path
+        The results folder (layout in `fluxfit.cli.results_dir`).
+    """
     from fluxfit.cli.config import load_config
     from fluxfit.cli.results_dir import write_analysis
     from fluxfit.fit import Fit
@@ -210,9 +254,10 @@ def run_analysis(filename, out=None, say=print) -> Path:
             intervals, models[0], energy_range=energy_range
         ).run(datasets)
         say(f"time-resolved fits: {len(time_resolved.table)} intervals")
-        datasets.models = models
-    else:
-        datasets.models = models
+    datasets.models = models
+    needs_fit = est.flux_points is not None or est.lightcurve is not None
+    if time_resolved is None or needs_fit or config.fit.method == "bayes":
+        # the joint fit: the start of the estimators and of the sampler
         fit_result = Fit().run(datasets)
         say(f"fit: success={fit_result.success}, total stat {fit_result.total_stat:.3f}")
     flux_points = lightcurve = bayes_results = None
@@ -225,8 +270,10 @@ def run_analysis(filename, out=None, say=print) -> Path:
                 for e in est.flux_points.energy_edges
             ]
         )
-        source = est.flux_points.source or models[0].name
-        flux_points = FluxPointsEstimator(energy_edges=edges, source=source).run(datasets)
+        flux_points = FluxPointsEstimator(
+            energy_edges=edges, **_estimator_options(est.flux_points, models)
+        ).run(datasets)
+        say(f"flux points: {len(edges) - 1} energy bin(s)")
     if est.lightcurve is not None:
         from fluxfit.estimators import LightCurveEstimator
 
@@ -236,22 +283,27 @@ def run_analysis(filename, out=None, say=print) -> Path:
                 for e in est.lightcurve.energy_range
             ]
         )
-        source = est.lightcurve.source or models[0].name
         lightcurve = LightCurveEstimator(
-            energy_edges=edges, time_intervals=intervals, source=source
+            energy_edges=edges,
+            time_intervals=intervals,
+            **_estimator_options(est.lightcurve, models),
         ).run(datasets)
+        say("light curve: done")
     if config.fit.method == "bayes":
-        from fluxfit.cli.demo import _bayesian_analysis
+        from fluxfit.fit import BayesianAnalysis
 
-        analysis_cls = _bayesian_analysis()
-        if analysis_cls is None:
-            raise FormatError("fit.method: 'bayes' needs fluxfit.fit.BayesianAnalysis and emcee")
-        bayes_results = analysis_cls(None, datasets).sample(
-            sampler=config.fit.sampler,
-            seed=config.fit.seed,
-            verbose=False,
-            **config.fit.sampler_options,
-        )
+        try:  # a missing sampler package is a FitError naming it
+            bayes_results = BayesianAnalysis(None, datasets).sample(
+                sampler=config.fit.sampler,
+                seed=config.fit.seed,
+                verbose=None,  # progress bars unless quiet or not on a terminal
+                **config.fit.sampler_options,
+            )
+        except FitError as exc:  # an unknown sampler option: name the config key
+            if "unknown option" not in str(exc):
+                raise
+            raise FormatError(f"fit.sampler_options: {exc}") from None
+        say(f"Bayesian run: {config.fit.sampler}, {len(bayes_results.samples)} samples")
     write_analysis(
         out,
         config.title,

@@ -170,6 +170,7 @@ class FluxPointsEstimator(FluxEstimator):
             n_jobs=self.n_jobs,
             backend=self.parallel_backend,
             labels=labels,
+            desc="flux points",
         )
         return stack_group_results(rows)
 

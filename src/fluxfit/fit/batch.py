@@ -51,7 +51,7 @@ def _fit_one(shared, index):
 
 
 def fit_independently(
-    datasets, models, fit: Fit | None = None, n_jobs=None, parallel_backend=None, progress=False
+    datasets, models, fit: Fit | None = None, n_jobs=None, parallel_backend=None, progress=None
 ) -> Table:
     """Fit ``models`` to each dataset on its own (e.g. thousands of time bins).
 
@@ -65,6 +65,9 @@ def fit_independently(
         The fit settings (default ``Fit()``).
     n_jobs, parallel_backend : optional
         See `fluxfit.parallel.run_tasks`.
+    progress : bool, optional
+        Progress bar: True/False to force, None (default) automatic (see
+        `fluxfit.utils.progress_enabled`).
 
     Returns
     -------
@@ -158,7 +161,7 @@ def simulate_and_fit(
     random_state=0,
     n_jobs=None,
     parallel_backend=None,
-    progress=False,
+    progress=None,
 ) -> Table:
     """Simulate ``dataset`` from ``models`` ``n_simulations`` times and fit each realisation.
 

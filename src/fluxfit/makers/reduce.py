@@ -26,6 +26,7 @@ import logging
 
 from fluxfit.datasets import Datasets
 from fluxfit.errors import DatasetError
+from fluxfit.utils import progress
 
 from .reflected import ReflectedRegionsBackgroundMaker
 from .safe import SafeMaskMaker
@@ -99,7 +100,8 @@ class SpectrumReduction:
         """
         observations = list(observations)
         names = _dataset_names(observations, names)
-        return Datasets([self.run_one(obs, name) for obs, name in zip(observations, names)])
+        pairs = progress(zip(observations, names), total=len(observations), desc="reduction")
+        return Datasets([self.run_one(obs, name) for obs, name in pairs])
 
 
 def _dataset_names(observations, names) -> list[str]:

@@ -470,6 +470,42 @@ class Parameter:
             out["prior"] = self._prior.to_dict()
         return out
 
+    def __str__(self) -> str:
+        """One line: ``name = value +- error unit`` and the state (frozen, linked, prior)."""
+        unit = self._unit.to_string()
+        text = f"{self.name} = {self.value:.6g}"
+        if self._error > 0:
+            text += f" +- {self._error:.3g}"
+        if unit:
+            text += f" {unit}"
+        state = []
+        if self.frozen:
+            state.append("frozen")
+        if self._link is not None:
+            state.append(f"linked to {self._link.master.name}")
+        if self._prior is not None:
+            state.append(f"prior {type(self._prior).__name__}")
+        return text + (f" ({', '.join(state)})" if state else "")
+
+    def _repr_html_(self) -> str:
+        """A one-row HTML table (name, value, error, unit, bounds, frozen) for notebooks."""
+        import html
+
+        cells = [
+            self.name,
+            f"{self.value:.6g}",
+            f"{self._error:.3g}",
+            self._unit.to_string(),
+            f"{self._min:.3g}",
+            f"{self._max:.3g}",
+            str(bool(self.frozen)),
+        ]
+        head = "".join(
+            f"<th>{h}</th>" for h in ("name", "value", "error", "unit", "min", "max", "frozen")
+        )
+        row = "".join(f"<td>{html.escape(c)}</td>" for c in cells)
+        return f"<table><tr>{head}</tr><tr>{row}</tr></table>"
+
     def __repr__(self) -> str:
         unit = self._unit.to_string()
         extra = " frozen" if self.frozen else ""

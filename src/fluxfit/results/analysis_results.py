@@ -486,6 +486,24 @@ class AnalysisResults:
             lines += [f"  {k:<24s} {float(v):.6f}" for k, v in self.measures.items()]
         return "\n".join(lines)
 
+    def _repr_html_(self) -> str:
+        """Parameter table, statistics per dataset and measures as HTML (notebooks)."""
+        import html
+
+        parts = [
+            f"<b>AnalysisResults</b> ({html.escape(str(self.analysis_type))})",
+            self.to_table()._repr_html_(),
+        ]
+        if self.statistics is not None:
+            parts += ["<b>Statistics per dataset</b>", self.statistics._repr_html_()]
+        if self.measures:
+            rows = "".join(
+                f"<tr><td>{html.escape(str(k))}</td><td>{float(v):.6f}</td></tr>"
+                for k, v in self.measures.items()
+            )
+            parts += ["<b>Statistical measures</b>", f"<table>{rows}</table>"]
+        return "".join(parts)
+
     def __repr__(self) -> str:
         extra = f", n_samples={self.n_samples}" if self.samples is not None else ""
         return (
