@@ -43,10 +43,10 @@ import logging
 
 import astropy.units as u
 import numpy as np
-from astropy.table import Table
 from astropy.time import Time
 
-from fluxfit.errors import FluxfitError
+from fluxfit.datasets.time import _time_1d, dataset_time_bounds, gti_time_bounds
+from fluxfit.errors import DatasetError
 from fluxfit.estimators.core import (
     EstimatorError,
     add_group,
@@ -73,128 +73,18 @@ _PER_DATASET = ("counts", "npred", "npred_excess")
 
 
 # --------------------------------------------------------------------------- times
-def gti_time_bounds(gti, where: str = "GTI") -> tuple[Time, Time]:
-    """Starts and stops of good time intervals as `~astropy.time.Time` arrays.
-
-    Parameters
-    ----------
-    gti : `fluxfit.data.GTI`, `fluxfit.datasets.GoodTimeIntervals` or `~astropy.table.Table`
-        A fluxfit GTI (``time_start``/``time_stop``), an OGIP GTI (``start``/``stop`` in
-        seconds and a header with ``MJDREFI``/``MJDREFF`` or ``MJDREF``, ``TIMESYS``,
-        ``TIMEUNIT``, optional ``TIMEZERO``), or a table with ``START``/``STOP`` and those
-        keys in its ``meta``.
-    where : str
-        Names the owner in error messages.
-
-    Returns
-    -------
-    start, stop : `~astropy.time.Time`
-        1-D, in the scale of the GTI's reference.
-
-    Examples
-    --------
-    >>> from astropy.io import fits
-    >>> from fluxfit.datasets import GoodTimeIntervals
-    >>> header = fits.Header({"MJDREFI": 51910, "MJDREFF": 7.428703703703703e-4,
-    ...                       "TIMESYS": "TT"})
-    >>> start, stop = gti_time_bounds(GoodTimeIntervals([0.0, 100.0], [50.0, 200.0], header))
-    >>> (stop - start).to_value("s").round(6).tolist()
-    [50.0, 100.0]
-    """
-    from fluxfit.data._time import time_ref_from_header, time_unit_from_header
-
-    if hasattr(gti, "time_start") and hasattr(gti, "time_stop"):
-        return _time_1d(gti.time_start), _time_1d(gti.time_stop)
-    if isinstance(gti, Table):
-        header = gti.meta
-        start, stop = gti["START"], gti["STOP"]
-        unit = getattr(start, "unit", None)
-        factor = None if unit is None else u.Unit(unit).to(u.s)
-        start = np.asarray(start, dtype=float)
-        stop = np.asarray(stop, dtype=float)
-    elif hasattr(gti, "start") and hasattr(gti, "stop"):
-        header = getattr(gti, "header", None) or {}
-        start = np.asarray(gti.start, dtype=float)
-        stop = np.asarray(gti.stop, dtype=float)
-        factor = None
-    else:
-        raise EstimatorError(f"{where}: cannot read times from a {type(gti).__name__}")
-    try:
-        reference = time_ref_from_header(header, where)
-        if factor is None:
-            factor = time_unit_from_header(header, where)
-    except FluxfitError as exc:
-        raise EstimatorError(
-            f"{where}: the GTI times cannot be placed in time ({exc}); its header needs "
-            "MJDREFI/MJDREFF (or MJDREF)"
-        ) from exc
-    zero = float(header.get("TIMEZERO", 0.0) or 0.0)
-    start = np.atleast_1d((start + zero) * factor)
-    stop = np.atleast_1d((stop + zero) * factor)
-    return reference + u.Quantity(start, u.s), reference + u.Quantity(stop, u.s)
-
-
 def _datasets_time_bounds(datasets, reference_time=None):
-    """First GTI start and last GTI stop of every dataset, in seconds since a reference.
-
-    The selection rule is `fluxfit.datasets.Datasets.select_time`'s (Gammapy's); the GTIs
-    are read with `gti_time_bounds` (any GTI kind; TIMEZERO; rows in any order).
-
-    Parameters
-    ----------
-    datasets : iterable of datasets with a ``gti``
-    reference_time : `~astropy.time.Time`, optional
-        Default: the earliest start.
-
-    Returns
-    -------
-    start, stop : `~numpy.ndarray`
-        Seconds (NaN for a dataset whose GTI table is empty: it is in no interval).
-    reference_time : `~astropy.time.Time` or None
-        None when no dataset has any good time.
-
-    Raises
-    ------
-    EstimatorError
-        A dataset without GTI (it cannot be placed in time).
-    """
-    datasets = list(datasets)
-    firsts, lasts, present = [], [], []
-    for i, dataset in enumerate(datasets):
-        gti = getattr(dataset, "gti", None)
-        name = getattr(dataset, "name", f"#{i}")
-        if gti is None:
-            raise EstimatorError(
-                f"dataset {name!r} has no GTI: it cannot be placed in a time interval"
-            )
-        start, stop = gti_time_bounds(gti, where=f"dataset {name!r} GTI")
-        if start.size == 0:
-            log.warning("dataset %r has an empty GTI table: it is in no time interval", name)
-            continue
-        firsts.append(start.min())
-        lasts.append(stop.max())
-        present.append(i)
-    start = np.full(len(datasets), np.nan)
-    stop = np.full(len(datasets), np.nan)
-    if not present:
-        return start, stop, None if reference_time is None else Time(reference_time)
-    firsts = Time(firsts)
-    lasts = Time(lasts)
-    reference = firsts.min() if reference_time is None else Time(reference_time)
-    start[present] = (firsts - reference).to_value(u.s)
-    stop[present] = (lasts - reference).to_value(u.s)
-    return start, stop, reference
+    """`fluxfit.datasets.time.dataset_time_bounds`, its errors as `EstimatorError`."""
+    try:
+        return dataset_time_bounds(datasets, reference_time)
+    except DatasetError as exc:
+        raise EstimatorError(str(exc)) from exc
 
 
 def _membership(start, stop, lo, hi, atol: float) -> np.ndarray:
     """(n_intervals, n_datasets): dataset inside interval (all in seconds, one reference)."""
     with np.errstate(invalid="ignore"):
         return (start[None, :] >= lo[:, None] - atol) & (stop[None, :] <= hi[:, None] + atol)
-
-
-def _time_1d(times) -> Time:
-    times = Time(times)
-    return times.reshape(1) if times.ndim == 0 else times
 
 
 def _as_intervals(time_intervals) -> tuple[Time, Time]:
@@ -402,6 +292,7 @@ class LightCurveEstimator(FluxPointsEstimator):
             n_jobs=self.n_jobs,
             backend=self.parallel_backend,
             labels=labels,
+            desc="light curve",
         )
         return _stack_bins(rows)
 
