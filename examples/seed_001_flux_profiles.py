@@ -97,35 +97,6 @@ def compare_with_gammapy(profile, key: str, say) -> dict | None:
     return worst
 
 
-def plot_ts_profiles_along(fp, ax, sed_type="eflux", axis_name="projected-distance"):
-    """Likelihood profiles along a non-energy axis (Gammapy's ``plot_ts_profiles``).
-
-    For flux points with one energy bin: x the bins of ``axis_name``, y the flux (linear
-    from ``norm_scan`` min to max times the reference flux), colour minus the statistic
-    difference to the best fit (blank below -4).
-    """
-    axis = fp.axes[axis_name]
-    unit = {"eflux": u.Unit("erg cm-2 s-1"), "flux": u.Unit("cm-2 s-1")}.get(
-        sed_type, u.Unit("cm-2 s-1 TeV-1")
-    )
-    ref = np.ravel(getattr(fp, f"{sed_type}_ref").to_value(unit))
-    ts = fp.ts_scan.reshape(axis.nbin, -1)
-    norms = np.broadcast_to(fp.norm_scan, fp.ts_scan.shape).reshape(ts.shape)
-    flux_edges = np.linspace(norms.min() * ref.min(), norms.max() * ref.max(), 501)
-    flux = 0.5 * (flux_edges[1:] + flux_edges[:-1])
-    z = np.full((axis.nbin, flux.size), np.nan)
-    for i in range(axis.nbin):
-        norm = flux / ref[0 if ref.size == 1 else min(i, ref.size - 1)]
-        inside = (norm >= norms[i].min()) & (norm <= norms[i].max())
-        z[i, inside] = np.interp(norm[inside], norms[i], ts[i])
-    z[-z < -4] = np.nan
-    mesh = ax.pcolormesh(
-        axis.edges.value, flux_edges, -z.T, vmin=-4, vmax=0, cmap="Blues", shading="auto"
-    )
-    ax.figure.colorbar(mesh, ax=ax, label="Fit statistic difference")
-    return ax
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", default="seed001_output", help="output folder")
@@ -258,10 +229,7 @@ def main(argv=None) -> int:
     profile_high = annuli.slice_by_idx({"energy": slice(1, 2)})
     fig, ax = plt.subplots(figsize=(8, 5))
     profile_high.plot(ax=ax, sed_type="eflux", color="tab:orange")
-    try:  # FluxPoints.plot_ts_profiles along the profile axis, where supported
-        profile_high.plot_ts_profiles(ax=ax, sed_type="eflux", axis_name="projected-distance")
-    except Exception:
-        plot_ts_profiles_along(profile_high, ax, sed_type="eflux")
+    profile_high.plot_ts_profiles(ax=ax, sed_type="eflux")  # along the profile axis, as Gammapy
     ax.set_yscale("linear")
     save(fig, out, "annuli_high_eflux_ts_profiles.png", written)
     annuli.write(out / "flux_profile_annuli.fits", format="profile", overwrite=True)

@@ -14,7 +14,7 @@ from astropy.time import Time  # noqa: E402
 
 from fluxfit.datasets.flux_points import FluxPoints  # noqa: E402
 from fluxfit.datasets.flux_points_dataset import FluxPointsDataset  # noqa: E402
-from fluxfit.errors import UnitError  # noqa: E402
+from fluxfit.errors import DatasetError, UnitError  # noqa: E402
 from fluxfit.maps import MapAxis, TimeMapAxis  # noqa: E402
 from fluxfit.models import (  # noqa: E402
     Models,
@@ -189,3 +189,35 @@ def test_units_shared_on_axes(hawc):
     plot_spectrum(model, ax=ax, energy_bounds=[1, 10] * u.TeV, energy_unit="GeV")
     # the axes keep the unit of their first plot (TeV), whatever energy_unit says later
     assert ax.lines[-1].get_xdata()[0] == pytest.approx(10**0.005, rel=1e-12)
+
+
+def test_plot_ts_profiles_along_other_axes(tmp_path):
+    """Profiles along a distance axis (flux profiles) and a time axis (light curves)."""
+    rng = np.random.default_rng(3)
+    scan = np.linspace(0.2, 5, 11)
+    energy = MapAxis.from_energy_edges([1, 10] * u.TeV)
+    distance = MapAxis.from_edges(np.linspace(0, 2, 6) * u.deg, name="projected-distance")
+    start = Time(55000 + np.array([0.0, 1.0, 3.0, 4.0]), format="mjd", scale="utc")
+    times = TimeMapAxis.from_time_edges(start, start + 0.5 * u.d)
+    for axis, label in ((distance, "Projected-distance"), (times, "Time [UTC]")):
+        norm = rng.uniform(0.8, 1.2, (axis.nbin, 1))
+        data = {
+            "norm": norm,
+            "norm_err": 0.1 * norm,
+            "ts": np.full((axis.nbin, 1), 25.0),
+            "stat": np.zeros((axis.nbin, 1)),
+            "norm_scan": scan,
+            "stat_scan": ((scan[None, None, :] - norm[..., None]) / 0.1) ** 2,
+        }
+        fp = FluxPoints(
+            data, [energy, axis], reference_model=PowerLawSpectralModel(), sed_type="likelihood"
+        )
+        fig, ax = plt.subplots()
+        fp.plot_ts_profiles(ax=ax, sed_type="flux")
+        assert ax.get_xlabel().startswith(label)
+        assert len(ax.collections) == (axis.nbin if axis.name == "time" else 1)
+        _saved(fig, tmp_path / f"ts_{axis.name}.png")
+    with pytest.raises(DatasetError, match="no axis"):
+        fp.plot_ts_profiles(axis_name="nope")
+    with pytest.raises(DatasetError, match="one bin on the other axes"):
+        fp.plot_ts_profiles(axis_name="energy")

@@ -293,22 +293,37 @@ def _series_label(axes, idx, label):
     return f"{label} {text}" if label else text
 
 
-def plot_ts_profiles(fp, ax=None, sed_type=None, add_cbar=True, energy_unit=None, **kwargs):
+def plot_ts_profiles(
+    fp,
+    ax=None,
+    sed_type=None,
+    add_cbar=True,
+    energy_unit=None,
+    axis_name=None,
+    time_format="iso",
+    **kwargs,
+):
     """Likelihood profiles as a colour map, as Gammapy's ``FluxPoints.plot_ts_profiles``.
 
-    x: energy bins; y: flux values (``norm_scan`` x reference flux, 500 log-spaced
-    values); colour: minus the statistic difference to the best fit of each bin
-    (``stat_scan - stat``, interpolated linearly in norm, blank outside the scan or
-    below ``vmin``).
+    x: the bins of ``axis_name`` (energy for an SED, time for a light curve, distance for a
+    flux profile); y: flux values (``norm_scan`` x reference flux, 500 log-spaced values);
+    colour: minus the statistic difference to the best fit of each bin (``stat_scan - stat``,
+    interpolated linearly in norm, blank outside the scan or below ``vmin``).
 
     Parameters
     ----------
     fp : `~fluxfit.datasets.flux_points.FluxPoints`
-        Flux points with ``stat_scan`` and one energy axis (other axes of one bin).
+        Flux points with ``stat_scan``; every axis but ``axis_name`` must have one bin.
     ax : `~matplotlib.axes.Axes`, optional
     sed_type : {"dnde", "e2dnde", "flux", "eflux"}, optional
     add_cbar : bool
         Add a colour bar ("Fit statistic difference").
+    energy_unit : str or Unit, optional
+        Unit of an energy x axis and of the SED (default TeV).
+    axis_name : str, optional
+        Axis along x; default: the one axis with more than one bin (energy if none has).
+    time_format : {"iso", "mjd"}
+        x values of a time axis: UTC dates or MJD.
     **kwargs
         Passed to `~matplotlib.axes.Axes.pcolormesh` (defaults: ``vmin=-4``,
         ``vmax=0``, ``cmap="Blues"``, ``shading="auto"``).
@@ -316,18 +331,31 @@ def plot_ts_profiles(fp, ax=None, sed_type=None, add_cbar=True, energy_unit=None
     ax = _get_ax(ax)
     if not fp.has_stat_profiles:
         raise DatasetError("plot_ts_profiles: the flux points have no 'stat_scan'")
-    extra = [a for a in fp.axes if a.name != "energy" and a.nbin > 1]
+    if axis_name is None:
+        longer = [a.name for a in fp.axes if a.nbin > 1]
+        axis_name = longer[0] if len(longer) == 1 else "energy"
+    if axis_name not in fp.axes.names:
+        raise DatasetError(f"plot_ts_profiles: no axis {axis_name!r}; axes are {fp.axes.names}")
+    extra = [a for a in fp.axes if a.name != axis_name and a.nbin > 1]
     if extra:
         raise DatasetError(
-            f"plot_ts_profiles: profiles along axes {[a.name for a in extra]} are not supported; "
-            "slice the flux points first"
+            f"plot_ts_profiles: profiles along {axis_name!r} need one bin on the other axes; "
+            f"{[a.name for a in extra]} have more: slice the flux points first"
         )
+    axis = fp.axes[axis_name]
     sed_type = fp.sed_type_plot_default if sed_type is None else sed_type
     energy_unit = u.Unit(energy_unit or "TeV")
-    x_unit, y_unit = sed_axes_units(ax, sed_type, 0, energy_unit=energy_unit)
+    x_unit, y_unit = sed_axes_units(
+        ax,
+        sed_type,
+        0,
+        energy_unit=energy_unit,
+        x_unit=axis.unit if axis_name not in ("energy", "time") else energy_unit,
+    )
     ref = np.asarray(getattr(fp, f"{sed_type}_ref").to_value(y_unit), dtype=float).ravel()
     ts_scan = fp.ts_scan.reshape(-1, fp.ts_scan.shape[-1])
     norm_scan = np.broadcast_to(fp.norm_scan, fp.ts_scan.shape).reshape(ts_scan.shape)
+    ref = np.broadcast_to(ref, (ts_scan.shape[0],)) if ref.size == 1 else ref
     norm_min = np.nanmin(norm_scan)
     norm_max = np.nanmax(norm_scan)
     positive_ref = ref[ref > 0]
@@ -351,10 +379,33 @@ def plot_ts_profiles(fp, ax=None, sed_type=None, add_cbar=True, energy_unit=None
     kwargs.setdefault("shading", "auto")
     with np.errstate(invalid="ignore"):
         z[-z < kwargs["vmin"]] = np.nan
-    axis = fp.energy_axis
-    x_edges = axis.edges.to_value(x_unit)
-    mesh = ax.pcolormesh(x_edges, flux_edges, -z.T, **kwargs)
-    _format_sed_axes(ax, x_unit, y_unit, sed_type, 0)
+    if axis_name == "time":
+        # one column per time bin: light-curve bins may leave gaps between them
+        lo, hi = axis.time_min, axis.time_max
+        if time_format != "mjd":
+            lo, hi = lo.utc.datetime, hi.utc.datetime
+        else:
+            lo, hi = lo.mjd, hi.mjd
+        for i in range(ref.size):
+            mesh = ax.pcolormesh([lo[i], hi[i]], flux_edges, -z[i : i + 1].T, **kwargs)
+    else:
+        x_edges = axis.edges.to_value(x_unit)
+        mesh = ax.pcolormesh(x_edges, flux_edges, -z.T, **kwargs)
+    if axis_name == "energy":
+        _format_sed_axes(ax, x_unit, y_unit, sed_type, 0)
+    else:
+        label = {"time": "Time [MJD]" if time_format == "mjd" else "Time [UTC]"}.get(axis_name)
+        if axis_name == "time" and time_format != "mjd":
+            ax.figure.autofmt_xdate()
+        _format_sed_axes(
+            ax,
+            x_unit if label is None else "",
+            y_unit,
+            sed_type,
+            0,
+            x_label=label or axis_name.replace("_", " ").capitalize(),
+            x_log=False,
+        )
     if add_cbar:
         ax.figure.colorbar(mesh, ax=ax, label="Fit statistic difference")
     return ax
