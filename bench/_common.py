@@ -26,6 +26,28 @@ def timed(func, repeats: int) -> tuple[float, float]:
     return 1e3 * min(times), 1e3 * float(np.median(times))
 
 
+def peer_table(rows: dict, peers: dict) -> str:
+    """Markdown table: fluxfit's (min, median) per row against the peer's, and the ratio.
+
+    ``rows`` maps a work label to fluxfit's (min, median); ``peers`` maps the same labels to
+    ``(peer label, (min, median))``. Rows without a peer show "-".
+    """
+    lines = [
+        "| work | fluxfit min / median | peer | peer min / median | ratio (peer / fluxfit, min) |",
+        "|---|---:|---|---:|---:|",
+    ]
+    for key, ours in rows.items():
+        label, theirs = peers.get(key, ("-", None))
+        if theirs is None:
+            lines.append(f"| {key} | {ours[0]:.3g} / {ours[1]:.3g} | {label} | - | - |")
+        else:
+            lines.append(
+                f"| {key} | {ours[0]:.3g} / {ours[1]:.3g} | {label} | "
+                f"{theirs[0]:.3g} / {theirs[1]:.3g} | {theirs[0] / ours[0]:.1f}x |"
+            )
+    return "\n".join(lines)
+
+
 def machine() -> dict:
     """uname, core count, CPU model, Python and numpy versions."""
     uname = subprocess.run(["uname", "-a"], capture_output=True, text=True).stdout.strip()

@@ -27,7 +27,9 @@ import argparse
 import contextlib
 import datetime
 import io
+import json
 import logging
+import os
 import warnings
 
 import numpy as np
@@ -53,6 +55,7 @@ SEED000_TRUTH = {
 
 # ------------------------------------------------------------------ fluxfit
 def fluxfit_seed000(reference, repeats):
+    from fluxfit._jit import jit_enabled
     from fluxfit.cli.demo import build_seed000_models
     from fluxfit.datasets import Datasets, SpectrumDatasetOnOff
     from fluxfit.fit import Fit, Objective
@@ -70,10 +73,13 @@ def fluxfit_seed000(reference, repeats):
         datasets.models = models
         return datasets, models
 
-    datasets, models = load()
-    for label, value in SEED000_TRUTH.items():
-        models.parameters[label].value = value
-    objective = Objective(datasets)
+    def objective_at_truth():
+        datasets, models = load()
+        for label, value in SEED000_TRUTH.items():
+            models.parameters[label].value = value
+        return Objective(datasets)
+
+    objective = objective_at_truth()
     x = objective.start_x
     rng = np.random.default_rng(1)
     values = objective.x_to_values(x) * rng.uniform(0.9, 1.1, size=(1000, x.size))
@@ -81,17 +87,25 @@ def fluxfit_seed000(reference, repeats):
     n_single = 2000
     points = objective.x_to_values(x) * (1 + 0.05 * rng.standard_normal((n_single, x.size)))
 
-    def single():
+    def single(objective):
         for row in points:
             objective.stat_values(row)
 
-    def batch():
-        objective.batch(values)
-
     out = {}
-    t_single = _common.timed(single, repeats)
-    out["eval single (us)"] = tuple(1e3 * t / n_single for t in t_single)
-    t_batch = _common.timed(batch, repeats)
+    kernels = jit_enabled()
+    label = "eval single (us)" if kernels else "eval single, numpy (us)"
+    t_single = _common.timed(lambda: single(objective), repeats)
+    out[label] = tuple(1e3 * t / n_single for t in t_single)
+    if kernels:
+        # the same work without the compiled kernels (the numpy path), in the same run
+        os.environ["FLUXFIT_NUMBA"] = "0"
+        try:
+            plain = objective_at_truth()
+            t_plain = _common.timed(lambda: single(plain), repeats)
+        finally:
+            del os.environ["FLUXFIT_NUMBA"]
+        out["eval single, numpy (us)"] = tuple(1e3 * t / n_single for t in t_plain)
+    t_batch = _common.timed(lambda: objective.batch(values), repeats)
     out["eval batch of 1000, per point (us)"] = tuple(t for t in t_batch)  # ms/1000 = us
 
     def fit():
@@ -190,6 +204,21 @@ def threeml_seed000(reference, repeats):
         t_single = _common.timed(single, repeats)
         out["eval single (us)"] = tuple(1e3 * t / n_single for t in t_single)
 
+        # the likelihood callable 3ML hands to UltraNest (what profile_overhead.json timed)
+        from threeML import BayesianAnalysis
+
+        bayes = BayesianAnalysis(model, data)
+        bayes.set_sampler("ultranest")
+        bayes.sampler.setup(min_num_live_points=400, dlogz=0.5)
+        loglike, _ = bayes.sampler._construct_unitcube_posterior()
+
+        def sampler_single():
+            for row in points:
+                loglike(row)
+
+        t_sampler = _common.timed(sampler_single, repeats)
+        out["eval single, sampler callable (us)"] = tuple(1e3 * t / n_single for t in t_sampler)
+
         def fit():
             mod, dat = build()
             jl = JointLikelihood(mod, dat, verbose=False)
@@ -245,22 +274,17 @@ def gammapy_hess_hawc(data, repeats):
 
 
 # ------------------------------------------------------------------- report
-def table(rows, peers):
-    lines = [
-        "| work | fluxfit min / median | peer | peer min / median | ratio (peer / fluxfit, min) |",
-        "|---|---:|---|---:|---:|",
-    ]
-    for key, ours in rows.items():
-        label, theirs = peers.get(key, ("-", None))
-        if theirs is None:
-            lines.append(f"| {key} | {ours[0]:.3g} / {ours[1]:.3g} | {label} | - | - |")
-        else:
-            ratio = theirs[0] / ours[0]
-            lines.append(
-                f"| {key} | {ours[0]:.3g} / {ours[1]:.3g} | {label} | "
-                f"{theirs[0]:.3g} / {theirs[1]:.3g} | {ratio:.1f}x |"
-            )
-    return "\n".join(lines)
+def recorded_threeml_likelihood(reference) -> str:
+    """A sentence on 3ML's likelihood cost recorded inside its own UltraNest run."""
+    path = reference / "threeml" / "profile_overhead.json"
+    try:
+        recorded = json.loads(path.read_text())["task1_ultranest_default"]["like_us_per_call"]
+    except (OSError, KeyError, ValueError):
+        return f"({path} not readable: no recorded 3ML likelihood cost.)"
+    return (
+        f"3ML's seed-000 likelihood as recorded inside its own UltraNest run "
+        f"(`{path.name}`): {recorded:.0f} us per call."
+    )
 
 
 def main(argv=None):
@@ -282,12 +306,24 @@ def main(argv=None):
     if gammapy:
         peers.update({k: (gammapy_label, v) for k, v in gammapy.items()})
     # 3ML has no batch mode: compare its single-point cost with fluxfit's per-point batch cost
-    single = peers.get("seed 000: eval single (us)")
+    single = peers.get("seed 000: eval single (us)") or peers.get(
+        "seed 000: eval single, numpy (us)"
+    )
     if single:
+        peers["seed 000: eval single (us)"] = single
+        peers["seed 000: eval single, numpy (us)"] = single
         peers["seed 000: eval batch of 1000, per point (us)"] = (
             f"{single[0]} (single)",
             single[1],
         )
+    callable_ = peers.pop("seed 000: eval single, sampler callable (us)", None)
+    if callable_:
+        key = "seed 000: eval single, vs 3ML's sampler callable (us)"
+        rows[key] = (
+            rows.get("seed 000: eval single (us)") or rows["seed 000: eval single, numpy (us)"]
+        )
+        peers[key] = callable_
+    recorded = recorded_threeml_likelihood(reference)
 
     info = _common.machine()
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -299,11 +335,14 @@ def main(argv=None):
             f"Python {info['python']}, numpy {info['numpy']}; {args.repeats} repeats "
             "(fits: a third of them, at least 3). Times in the unit of each row.",
             "",
-            table(rows, peers),
+            _common.peer_table(rows, peers),
             "",
             "Peers not installed show '-'. 3ML evaluates one parameter set per call; fluxfit's "
             "batch row is the per-point cost of `Objective.batch` over 1000 sets, which is what "
-            "its samplers and scans use.",
+            'its samplers and scans use. "eval single" uses the compiled kernels '
+            '(`pip install fluxfit[fast]`, numba); "numpy" is the same evaluation without them.',
+            "",
+            recorded,
         ]
     )
     print(text)
