@@ -160,7 +160,7 @@ def main(argv=None) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
-    paths = result.save_plots(args.output, prefix="seed003")
+    paths = result.save_plots(args.output, prefix="seed003", overwrite=True)
     table_path = args.output / "seed003_time_resolved.ecsv"
     result.write(table_path, overwrite=True)
     for p in [*paths, table_path]:

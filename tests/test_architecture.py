@@ -12,7 +12,7 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "fluxfit"
 
-BASE = {"errors", "utils", "_jit", "__init__"}
+BASE = {"errors", "utils", "_jit", "_files", "__init__"}
 ALLOWED = {
     "maps": BASE,
     "stats": BASE,

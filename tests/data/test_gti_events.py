@@ -242,3 +242,20 @@ def test_observation_table_in_memory():
         table.select_obs_id(9)
     with pytest.raises(FormatError, match="ZEN_PNT"):
         table.select_range("ZEN_PNT", [0, 1])
+
+
+def test_vector_core_column_is_refused(data_dir, tmp_path):
+    """A TIME column with two values per row (found by the fuzz suite) is a named error."""
+    source = data_dir / "gammapy-data/hess-dl3-dr1/data/hess_dl3_dr1_obs_id_023523.fits.gz"
+    with fits.open(source) as hdul:
+        events = hdul["EVENTS"]
+        columns = []
+        for column in events.columns:
+            if column.name == "TIME":
+                values = np.repeat(events.data["TIME"][:, None], 2, axis=1)
+                column = fits.Column("TIME", "2D", unit=column.unit, array=values)
+            columns.append(column)
+        table = fits.BinTableHDU.from_columns(columns, header=events.header, name="EVENTS")
+        fits.HDUList([fits.PrimaryHDU(), table]).writeto(tmp_path / "events.fits")
+    with pytest.raises(FormatError, match=r"TIME.*vector column"):
+        EventList.read(tmp_path / "events.fits")

@@ -10,7 +10,13 @@ from astropy.table import Table
 from astropy.time import Time
 
 from fluxfit.datasets import Datasets, GoodTimeIntervals, SpectrumDatasetOnOff
-from fluxfit.errors import DatasetError, FitError, FluxfitError
+from fluxfit.errors import (
+    DatasetError,
+    FitError,
+    FluxfitError,
+    MissingFileError,
+    OverwriteError,
+)
 from fluxfit.estimators.time_resolved import (
     TimeResolvedSpectroscopyEstimator,
     TimeResolvedSpectroscopyResult,
@@ -210,6 +216,34 @@ def test_plots(datasets, intervals, tmp_path):
     assert result.plot_parameters(axes=own) is not None
     with pytest.raises(FluxfitError, match="panels"):
         result.plot_parameters(axes=own[:2])
+    plt.close("all")
+
+
+def test_writers_refuse_to_overwrite(datasets, intervals, tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    result = TimeResolvedSpectroscopyEstimator(intervals[:2], start_model()).run(datasets)
+    paths = result.save_plots(tmp_path / "new", prefix="p")  # creates the folder
+    stamps = [p.stat().st_mtime_ns for p in paths]
+    with pytest.raises(OverwriteError, match=r"p_parameters\.png"):
+        result.save_plots(tmp_path / "new", prefix="p")
+    assert [p.stat().st_mtime_ns for p in paths] == stamps  # nothing rewritten
+    assert result.save_plots(tmp_path / "new", prefix="p", overwrite=True) == paths
+    with pytest.raises(OverwriteError, match=r"p_hysteresis\.png"):
+        result.plot_hysteresis(filename=paths[1])
+    with pytest.raises(OverwriteError, match=r"p_parameters\.png"):
+        result.plot_parameters(filename=paths[0])
+    result.plot_hysteresis(filename=paths[1], overwrite=True)
+    table = tmp_path / "t.ecsv"
+    result.write(table)
+    with pytest.raises(OverwriteError, match=r"t\.ecsv"):
+        result.write(table)
+    result.write(table, overwrite=True)
+    with pytest.raises(MissingFileError, match="nowhere"):
+        result.write(tmp_path / "nowhere" / "t.ecsv")
     plt.close("all")
 
 

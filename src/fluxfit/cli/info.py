@@ -85,6 +85,9 @@ def _describe_flux_points(path: Path) -> str:
 def _describe_fits(path: Path) -> str:
     from astropy.io import fits
 
+    from fluxfit._files import check_fits_sizes
+
+    check_fits_sizes(path)  # NAXIS out of range, data declared beyond the file's end
     try:
         hdulist = fits.open(path, memmap=False)
     except (OSError, ValueError) as exc:

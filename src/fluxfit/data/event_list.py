@@ -13,7 +13,6 @@ Bins are half-open ``[lo, hi)`` everywhere (energy, time, offset), as Gammapy's.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import astropy.units as u
 import numpy as np
@@ -22,7 +21,8 @@ from astropy.io import fits
 from astropy.table import Table
 from astropy.time import Time
 
-from fluxfit.errors import DatasetError, FormatError, OverwriteError, UnitError
+from fluxfit._files import check_output
+from fluxfit.errors import DatasetError, FormatError, UnitError
 from fluxfit.irf.gadf._fits import FitsTable, describe, find_table_hdu, kept_header, open_fits
 
 from ._time import (
@@ -159,6 +159,11 @@ class EventList:
             columns[name] = table.column(name)
             units[name] = table.unit(name)
         for name in _CORE:
+            if columns[name].ndim != 1:
+                raise FormatError(
+                    f"{table.context(name)}: a vector column of shape "
+                    f"{columns[name].shape[1:]} per row; expected one number per event"
+                )
             bad = ~np.isfinite(columns[name])
             if np.any(bad):
                 i = int(np.argmax(bad))
@@ -492,9 +497,7 @@ class EventList:
 
     def write(self, filename, gti=None, overwrite=False):
         """Write the events (and a GTI HDU if given) to a FITS file."""
-        path = Path(filename)
-        if path.exists() and not overwrite:
-            raise OverwriteError(f"file '{path}' exists and overwrite=False")
+        path = check_output(filename, overwrite)
         hdus = [fits.PrimaryHDU(), self.to_table_hdu()]
         if gti is not None:
             hdus.append(gti.to_table_hdu())

@@ -8,15 +8,14 @@ pieces costs no `~astropy.time.Time` arithmetic beyond converting the interval e
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import astropy.units as u
 import numpy as np
 from astropy.io import fits
 from astropy.table import Table
 from astropy.time import Time
 
-from fluxfit.errors import DatasetError, FormatError, OverwriteError
+from fluxfit._files import check_output
+from fluxfit.errors import DatasetError, FormatError
 from fluxfit.irf.gadf._fits import FitsTable, find_table_hdu, kept_header, open_fits
 
 from ._time import (
@@ -348,7 +347,5 @@ class GTI:
         return fits.BinTableHDU(table, name="GTI")
 
     def write(self, filename, overwrite=False):
-        path = Path(filename)
-        if path.exists() and not overwrite:
-            raise OverwriteError(f"file '{path}' exists and overwrite=False")
+        path = check_output(filename, overwrite)
         fits.HDUList([fits.PrimaryHDU(), self.to_table_hdu()]).writeto(path, overwrite=overwrite)

@@ -26,7 +26,8 @@ from pathlib import Path
 import numpy as np
 from astropy.table import Table
 
-from fluxfit.errors import DatasetError, FormatError, OverwriteError, PathSafetyError
+from fluxfit._files import check_output
+from fluxfit.errors import DatasetError, FormatError, PathSafetyError
 from fluxfit.irf.gadf._fits import FitsTable, find_table_hdu, kept_header, open_fits
 
 __all__ = ["HDUIndexTable", "HDULocation", "VALID_HDU_CLASSES"]
@@ -158,8 +159,8 @@ class HDUIndexTable(Table):
         OverwriteError
             ``filename`` exists and ``overwrite`` is False.
         """
-        if isinstance(filename, str | os.PathLike) and Path(filename).exists() and not overwrite:
-            raise OverwriteError(f"file '{filename}' exists and overwrite=False")
+        if isinstance(filename, str | os.PathLike):
+            check_output(filename, overwrite)
         return super().write(filename, *args, overwrite=overwrite, **kwargs)
 
     @classmethod

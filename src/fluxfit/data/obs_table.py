@@ -24,7 +24,8 @@ from astropy.coordinates import Angle, SkyCoord
 from astropy.table import Table, unique
 from astropy.time import Time
 
-from fluxfit.errors import DatasetError, FormatError, OverwriteError, UnitError
+from fluxfit._files import check_output
+from fluxfit.errors import DatasetError, FormatError, UnitError
 from fluxfit.irf.gadf._fits import FitsTable, find_table_hdu, kept_header, open_fits
 
 from ._time import time_ref_from_header, time_unit_from_header
@@ -57,8 +58,8 @@ class ObservationTable(Table):
         OverwriteError
             ``filename`` exists and ``overwrite`` is False.
         """
-        if isinstance(filename, str | os.PathLike) and Path(filename).exists() and not overwrite:
-            raise OverwriteError(f"file '{filename}' exists and overwrite=False")
+        if isinstance(filename, str | os.PathLike):
+            check_output(filename, overwrite)
         return super().write(filename, *args, overwrite=overwrite, **kwargs)
 
     @classmethod

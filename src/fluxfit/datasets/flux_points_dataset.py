@@ -56,9 +56,10 @@ import astropy.units as u
 import numpy as np
 from scipy.interpolate import interp1d
 
+from fluxfit._files import check_fits_sizes, check_output
 from fluxfit.datasets.core import Dataset
 from fluxfit.datasets.flux_points import DEFAULT_UNIT, FluxPoints, QuantityNotAvailableError
-from fluxfit.errors import DatasetError, MissingFileError, OverwriteError
+from fluxfit.errors import DatasetError, MissingFileError
 from fluxfit.stats import chi2, chi2_asymmetric, upper_limit_stat
 
 __all__ = ["FluxPointsDataset", "STAT_TYPES"]
@@ -520,9 +521,7 @@ class FluxPointsDataset(Dataset):
 
         from fluxfit.datasets.flux_points_table import _is_fits_name, _resolve
 
-        path = _resolve(filename)
-        if path.exists() and not overwrite:
-            raise OverwriteError(f"{str(path)!r} exists; use overwrite=True to replace it")
+        path = check_output(_resolve(filename), overwrite)
         table = self._data.to_table()
         shape = self._data.data_shape + (1, 1)
         mask_safe = self.mask_safe
@@ -552,6 +551,7 @@ class FluxPointsDataset(Dataset):
         if not path.is_file():
             raise MissingFileError(f"flux points dataset file {str(path)!r} does not exist")
         if _is_fits_name(path) or _looks_like_fits(path):
+            check_fits_sizes(path)  # NAXIS out of range, data declared beyond the file's end
             with fits.open(path, memmap=False) as hdulist:
                 table = Table.read(_select_hdu(hdulist, None, str(path)), mask_invalid=False)
         else:

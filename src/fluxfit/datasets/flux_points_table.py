@@ -37,18 +37,17 @@ import contextlib
 import logging
 import os
 import warnings
-import zlib
 from pathlib import Path
 
 import astropy.units as u
 import numpy as np
 from astropy.io import fits
-from astropy.io.registry import IORegistryError
 from astropy.table import Table
 from astropy.time import Time
 from astropy.utils.exceptions import AstropyUserWarning
 from scipy import stats
 
+from fluxfit._files import check_fits_sizes, check_output
 from fluxfit.datasets.flux_points import (
     _BOOL_QUANTITIES,
     _STR_QUANTITIES,
@@ -66,10 +65,10 @@ from fluxfit.errors import (
     FluxfitError,
     FormatError,
     MissingFileError,
-    OverwriteError,
     UnitError,
 )
 from fluxfit.maps import MapAxis, TimeMapAxis
+from fluxfit.maps.io import READ_ERRORS
 
 __all__ = [
     "FORMATS",
@@ -90,20 +89,8 @@ _PROFILE_AXIS = "projected-distance"
 
 # --------------------------------------------------------------------------- helpers
 #: What astropy (FITS, ECSV, tables, units, times), numpy, gzip and zlib raise on damaged
-#: content; `_reading` turns them into `FormatError` naming the file.
-_READ_ERRORS = (
-    OSError,
-    EOFError,
-    ValueError,
-    TypeError,
-    IndexError,
-    KeyError,
-    zlib.error,
-    fits.VerifyError,
-    AstropyUserWarning,
-    IORegistryError,
-    u.UnitsError,
-)
+#: content (the maps readers' list); `_reading` turns them into `FormatError` naming the file.
+_READ_ERRORS = READ_ERRORS
 
 
 @contextlib.contextmanager
@@ -477,6 +464,7 @@ def read_flux_points(cls, filename, sed_type=None, format=None, reference_model=
     where = str(path)
     gti = None
     if _is_fits_name(path) or _looks_like_fits(path):
+        check_fits_sizes(path)  # NAXIS out of range, data declared beyond the file's end
         with _reading(where, "FITS"):
             with fits.open(path, memmap=False, lazy_load_hdus=False) as hdulist:
                 table_hdu = _select_hdu(hdulist, hdu, where)
@@ -680,9 +668,7 @@ def _format_table(table: Table) -> None:
 
 def write_flux_points(fp, filename, sed_type=None, format=None, overwrite=False, checksum=False):
     """Write flux points to FITS or ECSV (see `FluxPoints.write`)."""
-    path = _resolve(filename)
-    if path.exists() and not overwrite:
-        raise OverwriteError(f"{str(path)!r} exists; use overwrite=True to replace it")
+    path = check_output(_resolve(filename), overwrite)
     table = flux_points_to_table(fp, sed_type=sed_type, format=format)
     if not _is_fits_name(path):
         table.write(path, format="ascii.ecsv", overwrite=True)

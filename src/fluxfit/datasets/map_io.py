@@ -27,12 +27,12 @@ from astropy import units as u
 from astropy.io import fits
 from astropy.table import Table
 
+from fluxfit._files import check_output
 from fluxfit.errors import (
     DatasetError,
     FluxfitError,
     FormatError,
     MissingFileError,
-    OverwriteError,
 )
 
 __all__ = [
@@ -275,9 +275,7 @@ def map_dataset_to_hdulist(dataset) -> fits.HDUList:
 
 
 def _write(hdulist, filename, overwrite, checksum):
-    path = _resolve(filename)
-    if path.exists() and not overwrite:
-        raise OverwriteError(f"{str(path)!r} exists; pass overwrite=True to replace it")
+    path = check_output(_resolve(filename), overwrite)
     hdulist.writeto(path, overwrite=True, checksum=checksum)
 
 

@@ -49,6 +49,7 @@ import numpy as np
 from astropy.io import fits
 from astropy.utils.exceptions import AstropyUserWarning
 
+from fluxfit._files import check_fits_sizes
 from fluxfit.errors import (
     DatasetError,
     FormatError,
@@ -516,6 +517,7 @@ def _open_fits(path: Path) -> fits.HDUList:
     """Open a FITS file with every HDU header parsed (damage raises `FormatError` here)."""
     if not path.is_file():
         raise MissingFileError(f"{path}: file not found")
+    check_fits_sizes(path)  # NAXIS out of range, data declared beyond the file's end
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("error", message=".*truncated", category=AstropyUserWarning)

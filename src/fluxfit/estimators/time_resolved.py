@@ -56,6 +56,7 @@ import numpy as np
 from astropy.table import Table
 from astropy.time import Time
 
+from fluxfit._files import check_output
 from fluxfit.datasets import Datasets
 from fluxfit.datasets.time import dataset_time_bounds, select_datasets_time
 from fluxfit.errors import FitError, FluxfitError
@@ -464,8 +465,13 @@ class TimeResolvedSpectroscopyResult:
         return self.table.copy()
 
     def write(self, filename, overwrite: bool = False, **kwargs) -> None:
-        """Write the table (format from the extension: .ecsv, .fits, .csv...)."""
-        self.table.write(str(filename), overwrite=overwrite, **kwargs)
+        """Write the table (format from the extension: .ecsv, .fits, .csv...).
+
+        Raises `~fluxfit.errors.OverwriteError` if the file exists and ``overwrite`` is False,
+        `~fluxfit.errors.MissingFileError` if its folder does not exist.
+        """
+        path = check_output(filename, overwrite, "time-resolved table")
+        self.table.write(str(path), overwrite=overwrite, **kwargs)
 
     # ------------------------------------------------------------------ plots
     def _hours(self):
@@ -478,7 +484,9 @@ class TimeResolvedSpectroscopyResult:
         stop = (tstop - origin).to_value(u.h)
         return np.asarray(start), np.asarray(stop), f"{origin.isot[:19]} {origin.scale.upper()}"
 
-    def plot_parameters(self, parameters=None, axes=None, flux=True, filename=None, **kwargs):
+    def plot_parameters(
+        self, parameters=None, axes=None, flux=True, filename=None, overwrite=False, **kwargs
+    ):
         """Fitted parameters (and the integral flux) against time, one panel each.
 
         Parameters
@@ -491,6 +499,9 @@ class TimeResolvedSpectroscopyResult:
             Add a panel with the integral flux.
         filename : str or Path, optional
             Save the figure (PNG, PDF... from the extension).
+        overwrite : bool
+            Replace an existing ``filename`` (else `~fluxfit.errors.OverwriteError`, raised
+            before anything is drawn).
         **kwargs
             Passed to ``errorbar``.
 
@@ -500,6 +511,8 @@ class TimeResolvedSpectroscopyResult:
         """
         import matplotlib.pyplot as plt
 
+        if filename is not None:
+            filename = check_output(filename, overwrite, "figure")
         names = list(parameters or self.parameter_names)
         panels = names + (["flux"] if flux else [])
         if axes is None:
@@ -529,7 +542,9 @@ class TimeResolvedSpectroscopyResult:
             fig.savefig(str(filename), dpi=120)
         return axes
 
-    def plot_hysteresis(self, filename=None, x=None, y=None, ax=None, cmap="viridis", **kwargs):
+    def plot_hysteresis(
+        self, filename=None, x=None, y=None, ax=None, cmap="viridis", overwrite=False, **kwargs
+    ):
         """One parameter against another, points coloured by time (the hysteresis plot).
 
         Parameters
@@ -542,6 +557,8 @@ class TimeResolvedSpectroscopyResult:
         ax : `~matplotlib.axes.Axes`, optional
         cmap : str
             Colour map of the time axis.
+        overwrite : bool
+            Replace an existing ``filename`` (else `~fluxfit.errors.OverwriteError`).
 
         Returns
         -------
@@ -549,6 +566,8 @@ class TimeResolvedSpectroscopyResult:
         """
         import matplotlib.pyplot as plt
 
+        if filename is not None:
+            filename = check_output(filename, overwrite, "figure")
         names = self.parameter_names
         if x is None:
             x = "amplitude" if "amplitude" in names else (names[0] if names else "flux")
@@ -575,15 +594,23 @@ class TimeResolvedSpectroscopyResult:
             fig.savefig(str(filename), dpi=120)
         return ax
 
-    def save_plots(self, folder, prefix: str = "time_resolved") -> list[Path]:
-        """Write ``<prefix>_parameters.png`` and ``<prefix>_hysteresis.png`` into ``folder``."""
+    def save_plots(
+        self, folder, prefix: str = "time_resolved", overwrite: bool = False
+    ) -> list[Path]:
+        """Write ``<prefix>_parameters.png`` and ``<prefix>_hysteresis.png`` into ``folder``.
+
+        The folder is created if needed. If either file exists and ``overwrite`` is False,
+        `~fluxfit.errors.OverwriteError` is raised before anything is written.
+        """
         import matplotlib.pyplot as plt
 
         folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
         paths = [folder / f"{prefix}_parameters.png", folder / f"{prefix}_hysteresis.png"]
-        axes = self.plot_parameters(filename=paths[0])
+        folder.mkdir(parents=True, exist_ok=True)
+        for path in paths:
+            check_output(path, overwrite, "figure")
+        axes = self.plot_parameters(filename=paths[0], overwrite=overwrite)
         plt.close(axes[0].figure)
-        ax = self.plot_hysteresis(filename=paths[1])
+        ax = self.plot_hysteresis(filename=paths[1], overwrite=overwrite)
         plt.close(ax.figure)
         return paths

@@ -46,7 +46,8 @@ from astropy.table import QTable, Table
 from astropy.utils.exceptions import AstropyUserWarning
 from astropy.wcs import WCS, FITSFixedWarning
 
-from fluxfit.errors import FluxfitError, FormatError, MissingFileError, OverwriteError, UnitError
+from fluxfit._files import check_fits_sizes, check_output
+from fluxfit.errors import FluxfitError, FormatError, MissingFileError, UnitError
 
 __all__ = [
     "read_map",
@@ -133,6 +134,7 @@ def open_fits(filename, checksum=False):
     path = Path(str(filename)).expanduser()
     if not path.exists():
         raise MissingFileError(f"file {str(path)!r} does not exist")
+    check_fits_sizes(path, label=f"file {str(path)!r}")  # impossible NAXIS / data sizes
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("error", message=".*truncated", category=AstropyUserWarning)
@@ -145,9 +147,7 @@ def open_fits(filename, checksum=False):
 
 def write_hdulist(hdulist, filename, overwrite=False, checksum=False):
     """Write an HDU list, raising `~fluxfit.errors.OverwriteError` for existing files."""
-    path = Path(str(filename)).expanduser()
-    if path.exists() and not overwrite:
-        raise OverwriteError(f"file {str(path)!r} exists; pass overwrite=True to replace it")
+    path = check_output(filename, overwrite)
     hdulist.writeto(path, overwrite=overwrite, checksum=checksum)
 
 

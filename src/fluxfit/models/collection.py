@@ -24,15 +24,16 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from fluxfit._files import check_output
 from fluxfit.errors import (
     FluxfitError,
     FormatError,
     MissingFileError,
     ModelError,
-    OverwriteError,
     PathSafetyError,
 )
 from fluxfit.errors import short_repr as _short
+from fluxfit.models._template_files import reading_models_file
 from fluxfit.models.parameter import Parameter, Parameters
 from fluxfit.models.sky import COMPONENT_TYPES, FoVBackgroundModel, SkyModel
 
@@ -322,7 +323,8 @@ class Models:
             raise FormatError(f"{path}: cannot read as text ({exc})") from None
         data = _safe_load(text, str(path))
         cov_name = data.get("covariance") if isinstance(data, dict) else None
-        models = cls.from_dict(data, str(path))
+        with reading_models_file(path):  # template names resolve from the YAML's folder
+            models = cls.from_dict(data, str(path))
         if cov_name:
             if not isinstance(cov_name, str):
                 raise ModelError(
@@ -349,8 +351,7 @@ class Models:
         path = Path(path)
         cov_path = path.with_name(f"{path.stem}_covariance.dat")
         for target in [path] + ([cov_path] if write_covariance else []):
-            if target.exists() and not overwrite:
-                raise OverwriteError(f"{target} exists; pass overwrite=True to replace it")
+            check_output(target, overwrite, "models file" if target == path else "covariance file")
         data = self.to_dict(full_output)
         if write_covariance:
             data["covariance"] = cov_path.name
@@ -532,9 +533,7 @@ def write_covariance_table(path, labels, matrix, overwrite: bool = False) -> Non
     """Write a covariance matrix as Gammapy does (astropy ascii ``fixed_width``)."""
     from astropy.table import Table
 
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise OverwriteError(f"{path} exists; pass overwrite=True to replace it")
+    path = check_output(path, overwrite, "covariance file")
     table = Table()
     table["Parameters"] = list(labels)
     for i in range(len(labels)):

@@ -28,10 +28,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import gzip
 import json
 import platform
-import re
 import warnings
 import zlib
 from pathlib import Path
@@ -42,11 +40,11 @@ from astropy.io import fits
 from astropy.table import Table
 from astropy.utils.exceptions import AstropyUserWarning
 
+from fluxfit._files import check_fits_sizes, check_output
 from fluxfit.errors import (
     FluxfitError,
     FormatError,
     MissingFileError,
-    OverwriteError,
     short_repr,
 )
 
@@ -80,9 +78,7 @@ def write_results(results, path, overwrite: bool = False) -> None:
     """Write `AnalysisResults` to ``path`` (refuses to replace a file unless ``overwrite``)."""
     from fluxfit import __version__
 
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise OverwriteError(f"{path} exists; pass overwrite=True to replace it")
+    path = check_output(path, overwrite, "results file")
     primary = fits.PrimaryHDU()
     header = primary.header
     header["FFRESULT"] = ("AnalysisResults", "fluxfit analysis results")
@@ -276,7 +272,7 @@ def read_results(path):
     if not path.is_file():
         raise MissingFileError(f"results file {str(path)!r} does not exist")
     with _reading(path, "open"):
-        _check_naxis(path)
+        check_fits_sizes(path)  # NAXIS out of range, data beyond the file's end
         hdul = fits.open(path, memmap=False, lazy_load_hdus=False)
     with hdul:
         with _reading(path, "PRIMARY"):
@@ -318,26 +314,6 @@ def read_results(path):
             kwargs["meta"] = meta
     with _reading(path, "results"):
         return AnalysisResults(**kwargs)
-
-
-#: A NAXIS card (at the start of an 80-character card).
-_NAXIS_CARD = re.compile(rb"NAXIS   = *([-+]?[0-9]+)")
-
-
-def _check_naxis(path) -> None:
-    """Refuse NAXIS outside 0..999 before astropy loops over that many axes (a hang)."""
-    raw = path.read_bytes()
-    if raw[:2] == b"\x1f\x8b":  # gzip: astropy decompresses it
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error):
-            return  # astropy reports the damage
-    for match in _NAXIS_CARD.finditer(raw):
-        if match.start() % 80 == 0 and not 0 <= int(match.group(1)) <= 999:
-            raise FormatError(
-                f"{path}: header card at byte {match.start()} has NAXIS = "
-                f"{short_repr(int(match.group(1)))}; FITS allows 0 to 999"
-            )
 
 
 def _read_header(hdul, path) -> dict:

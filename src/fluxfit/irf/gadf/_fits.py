@@ -19,6 +19,7 @@ import numpy as np
 from astropy.io import fits
 from astropy.utils.exceptions import AstropyUserWarning
 
+from fluxfit._files import check_fits_sizes
 from fluxfit.errors import FormatError, MissingFileError, UnitError
 
 __all__ = [
@@ -102,16 +103,23 @@ def open_fits(filename, obs_id=None):
     path = Path(filename)
     if not path.is_file():
         raise MissingFileError(f"{describe(path, obs_id=obs_id)}: file not found")
+    label = describe(path, obs_id=obs_id)
     try:
         with open(path, "rb") as handle:
             magic = handle.read(2)
+        source = _gunzip(path) if magic == b"\x1f\x8b" else path
+    except READ_ERRORS as exc:
+        raise FormatError(f"{label}: cannot be read as FITS ({type(exc).__name__}: {exc})") from exc
+    # impossible NAXIS / data sizes, before astropy allocates them (headers only)
+    check_fits_sizes(source, label=label)
+    try:
         with warnings.catch_warnings():
             warnings.filterwarnings(
                 "error", message="File may have been truncated", category=AstropyUserWarning
             )
             # every header parsed now: a damaged or truncated file fails here, named
-            if magic == b"\x1f\x8b":
-                hdulist = fits.open(io.BytesIO(_gunzip(path)), memmap=False, lazy_load_hdus=False)
+            if isinstance(source, bytes):
+                hdulist = fits.open(io.BytesIO(source), memmap=False, lazy_load_hdus=False)
             else:
                 hdulist = fits.open(path, memmap=False, lazy_load_hdus=False)
     except READ_ERRORS as exc:

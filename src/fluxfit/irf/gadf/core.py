@@ -15,14 +15,14 @@ Everything is vectorised; the interpolator is built once and dropped when pickli
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 
 import astropy.units as u
 import numpy as np
 from astropy.io import fits
 from astropy.table import Table
 
-from fluxfit.errors import DatasetError, FormatError, OverwriteError, UnitError
+from fluxfit._files import check_output
+from fluxfit.errors import DatasetError, FormatError, UnitError
 from fluxfit.maps import MapAxes, MapAxis
 
 from ._fits import FitsTable, find_table_hdu, kept_header, open_fits
@@ -519,9 +519,7 @@ class GadfIRF:
 
     def write(self, filename, overwrite=False, name=None):
         """Write a FITS file with an empty primary HDU and the IRF table."""
-        path = Path(filename)
-        if path.exists() and not overwrite:
-            raise OverwriteError(f"file '{path}' exists and overwrite=False")
+        path = check_output(filename, overwrite)
         fits.HDUList([fits.PrimaryHDU(), self.to_table_hdu(name=name)]).writeto(
             path, overwrite=overwrite
         )

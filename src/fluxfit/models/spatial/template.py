@@ -19,7 +19,9 @@ from pathlib import Path
 import astropy.units as u
 import numpy as np
 
+from fluxfit._files import check_fits_sizes
 from fluxfit.errors import FormatError, MissingFileError, ModelError, UnitError
+from fluxfit.models._template_files import resolve_template
 from fluxfit.models.core import register_model
 from fluxfit.models.parameter import parse_unit
 from fluxfit.models.spatial.core import SpatialModel, _check_keys
@@ -291,6 +293,7 @@ class TemplateSpatialModel(SpatialModel):
         path = _resolve(filename)
         if not path.is_file():
             raise MissingFileError(f"TemplateSpatialModel: file {str(path)!r} does not exist")
+        check_fits_sizes(path)  # NAXIS out of range, data declared beyond the file's end
         try:
             hdul = fits.open(path, memmap=False)
         except (OSError, ValueError, TypeError) as exc:
@@ -367,12 +370,14 @@ class TemplateSpatialModel(SpatialModel):
         if data.get("parameters"):
             raise ModelError(f"{where}: a template has no parameters, got {data['parameters']!r}")
         unit = data.get("unit")
-        return cls.read(
-            data["filename"],
+        model = cls.read(
+            resolve_template(data["filename"], where),
             normalize=normalize,
             unit=unit if unit else None,
             values_scale=data.get("values_scale", "log"),
         )
+        model.filename = str(data["filename"])  # as written: the YAML stays relocatable
+        return model
 
     def to_region(self, **kwargs):
         """`regions.PolygonSkyRegion` of the map footprint."""

@@ -19,7 +19,9 @@ from pathlib import Path
 import astropy.units as u
 import numpy as np
 
-from fluxfit.errors import FormatError, MissingFileError, ModelError, OverwriteError
+from fluxfit._files import check_fits_sizes, check_output
+from fluxfit.errors import FormatError, MissingFileError, ModelError
+from fluxfit.models._template_files import resolve_template
 from fluxfit.models.core import register_model
 from fluxfit.models.temporal.core import TemporalModel, _check_keys, _check_scale
 
@@ -176,6 +178,7 @@ class LightCurveTemplateTemporalModel(TemporalModel):
                 f"LightCurveTemplateTemporalModel: file {str(path)!r} does not exist"
             )
         kwargs = {} if hdu is None else {"hdu": hdu}
+        check_fits_sizes(path)  # FITS only: NAXIS out of range, data beyond the file's end
         try:
             table = Table.read(path, **kwargs)
         except Exception as exc:
@@ -189,9 +192,7 @@ class LightCurveTemplateTemporalModel(TemporalModel):
         """Write TIME (MJD TT, days, MJDREF = 0) and NORM to a FITS table; sets `filename`."""
         from astropy.table import Table
 
-        path = _resolve(filename)
-        if path.exists() and not overwrite:
-            raise OverwriteError(f"{path} exists; pass overwrite=True to replace it")
+        path = check_output(_resolve(filename), overwrite)
         table = Table({"TIME": self._time * u.day, "NORM": self._norm})
         table.meta.update({"MJDREFI": 0, "MJDREFF": 0.0, "TIMESYS": "TT", "TIMEUNIT": "d"})
         table.write(path, format="fits", overwrite=overwrite)
@@ -218,7 +219,9 @@ class LightCurveTemplateTemporalModel(TemporalModel):
             raise ModelError(f"{where}: missing key 'filename'")
         if data.get("parameters"):
             raise ModelError(f"{where}: a light-curve template has no parameters")
-        return cls.read(data["filename"], scale=data.get("scale", "utc"))
+        model = cls.read(resolve_template(data["filename"], where), scale=data.get("scale", "utc"))
+        model.filename = str(data["filename"])  # as written: the YAML stays relocatable
+        return model
 
     def __repr__(self) -> str:
         return (
