@@ -26,9 +26,9 @@ DESCRIPTIONS = {
     "data": "What to fit; several kinds are fitted jointly. At least one is required.",
     "reduction": "How DL3 observations become ON/OFF spectra; required with `data.dl3`.",
     "models": "A models YAML file (Gammapy layout, with fluxfit's `prior`/`link` keys), or a "
-    "list of inline models.",
+    "list of inline models. Required unless the only estimator is `profile`.",
     "fit": "Maximum likelihood, or a Bayesian run after it.",
-    "estimators": "Flux points, light curve and time-resolved fits (each optional).",
+    "estimators": "Flux points, light curve, time-resolved fits and flux profile (each optional).",
     "outputs": "The results folder.",
     "data.ogip": "OGIP PHA files (background, ARF and RMF found through their header keys).",
     "data.datasets": "A datasets YAML written by `Datasets.write` (or Gammapy).",
@@ -107,10 +107,58 @@ DESCRIPTIONS = {
     "estimators.lightcurve.energy_range": "Energy bin edges of the light curve (two edges: "
     "one band).",
     "estimators.time_resolved.energy_range": "Band of the integral flux reported per interval.",
+    "estimators.profile": "`FluxProfileEstimator` on the map datasets (after the fit, if "
+    "`models` are given: the fitted models are then part of every region's fixed prediction). "
+    "Writes `profile.fits` (profile format), `figures/profile.png` and, with a `scan`, "
+    "`figures/profile_ts.png` (likelihood profiles).",
+    "estimators.profile.regions": "The regions: `kind: rectangles` (`start_pos`, `end_pos`, "
+    "`height`, and `n` or `width`) or `kind: annuli` (`center`, `radius_max`, optional "
+    "`radius_min`, and `n` or `width`); a key of the other kind is an error.",
+    "estimators.profile.regions.kind": "`rectangles`: rectangles tiling the line from "
+    "`start_pos` to `end_pos`, laid out in the WCS of the first map dataset "
+    "(`make_orthogonal_rectangle_sky_regions`); `annuli`: concentric annuli around `center` "
+    "(`make_concentric_annulus_sky_regions`).",
+    "estimators.profile.regions.start_pos": 'Rectangles: start of the line, `"lon lat '
+    'frame"` (`"10 0 galactic"`, `"83.63 deg 22.01 deg icrs"`) or a mapping.',
+    "estimators.profile.regions.end_pos": "Rectangles: end of the line (as `start_pos`).",
+    "estimators.profile.regions.height": "Rectangles: extent across the line, an angle "
+    '(`"3 deg"`; a number is in degrees).',
+    "estimators.profile.regions.center": "Annuli: their common centre (as `start_pos`).",
+    "estimators.profile.regions.radius_max": "Annuli: outer radius of the last annulus.",
+    "estimators.profile.regions.radius_min": "Annuli: inner radius of the first annulus "
+    "(default 1e-5 deg, as the Python API).",
+    "estimators.profile.regions.n": "Number of regions (for annuli: `n: 10` is the API's "
+    "`nbin=11`, which counts radius edges).",
+    "estimators.profile.regions.width": "Instead of `n`: size of one region along the "
+    "profile (it must cut the line, or `radius_max - radius_min`, into a whole number of "
+    "regions).",
+    "estimators.profile.spectrum": "Spectral shape whose norm is fitted in every region "
+    "(default a power law of index 2).",
+    "estimators.profile.spectrum.type": "Class name of a fluxfit spectral model.",
+    "estimators.profile.spectrum.parameters": "Parameter values: numbers in the model's "
+    'default units or strings with units ("2.3", "1 TeV").',
+    "estimators.profile.energy_edges": "Energy groups, energies with units (snapped to the "
+    "datasets' bins); default every bin.",
+    "estimators.profile.selection_optional": "Optional steps: `errn-errp`, `ul`, `scan` "
+    "(needed for the likelihood-profile figure), or `all`; default none.",
+    "estimators.profile.n_sigma": "Width of the error bars, in sigma.",
+    "estimators.profile.n_sigma_ul": "Confidence of the upper limits, in sigma.",
+    "estimators.profile.sum_over_energy_groups": "Fit the counts summed over each energy "
+    "group (one bin per region and group).",
+    "estimators.profile.norm_values": "Norm values of the likelihood scan (`scan`); default "
+    "the estimator's.",
+    "estimators.profile.sed_type": "SED type of `profile.fits` and of the figures.",
     "outputs.dir": "Results folder, relative to the configuration file (`--out` overrides).",
     "outputs.report": "Write `report.html`.",
     "outputs.overwrite": "Replace the files of an existing results folder.",
 }
+for _pos in ("start_pos", "end_pos", "center"):
+    DESCRIPTIONS |= {
+        f"estimators.profile.regions.{_pos}.lon": "Longitude (RA in icrs): an angle "
+        '(`"10 deg"`, `"10d"`) or a number of degrees.',
+        f"estimators.profile.regions.{_pos}.lat": "Latitude (Dec in icrs), as `lon`.",
+        f"estimators.profile.regions.{_pos}.frame": "Frame of `lon`/`lat`.",
+    }
 for _est in ("flux_points", "lightcurve"):
     DESCRIPTIONS |= {
         f"estimators.{_est}.source": "Model whose norm is estimated (default: the first).",
@@ -241,7 +289,7 @@ Generated by `python docs/make_config_reference.py` from the pydantic models in
 builds the datasets (`data`, reduced with `reduction` when it is a DL3 store), the models,
 fits them jointly (`fit`), runs the estimators and writes the results folder
 (`fit.json`, the best-fit models YAML, `flux_points.fits`, `lightcurve.fits`,
-`time_resolved.ecsv`, `bayes_results.fits`, `figures/*.png`, `report.html`).
+`time_resolved.ecsv`, `profile.fits`, `bayes_results.fits`, `figures/*.png`, `report.html`).
 Relative paths are taken from the folder of the configuration file. Quantities are strings
 with units (`"0.11 deg"`, `"1 TeV"`, `"15 min"`).
 
@@ -294,6 +342,32 @@ estimators:
     selection_optional: [errn-errp, ul]
 outputs: {dir: crab-results}
 ```
+
+## Example: the seed-001 flux profile (Fermi-LAT, Galactic centre)
+
+A flux profile needs map datasets (a datasets YAML listing a `MapDataset` file) and no
+models: the norm of `spectrum` is fitted in every region, on top of the datasets' background.
+
+```yaml
+title: Galactic-centre flux profile (seed 001)
+data:
+  datasets: fermi-gc-datasets.yaml   # one MapDataset: fermi-3fhl-gc.fits.gz
+estimators:
+  profile:
+    regions:
+      kind: rectangles
+      start_pos: 10 0 galactic
+      end_pos: 350 0 galactic
+      height: 3 deg
+      n: 51
+    spectrum: {type: PowerLawSpectralModel, parameters: {index: 2.3}}
+    energy_edges: [10 GeV, 2000 GeV]
+    selection_optional: [ul]
+outputs: {dir: profile-results}
+```
+
+Concentric annuli instead: `regions: {kind: annuli, center: 0 0 galactic, radius_max: 1.5 deg,
+n: 10}`, with `selection_optional: [ul, scan]` for the likelihood-profile figure.
 
 ## Keys
 """

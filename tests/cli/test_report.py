@@ -31,6 +31,9 @@ def results_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("crab")
     info = run_crab_analysis(out, say=lambda *a: None)
     assert main(["report", str(out), "--quiet"]) == 0
+    # rewriting it needs --overwrite: writers never replace files unasked
+    assert main(["report", str(out), "--quiet"]) == 1
+    assert main(["report", str(out), "--quiet", "--overwrite"]) == 0
     return out, info
 
 

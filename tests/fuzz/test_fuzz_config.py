@@ -348,7 +348,7 @@ def _check_config(config, raw):
     reduction = config.reduction
     if reduction is not None:
         assert math.isfinite(reduction.safe_mask.aeff_percent)
-    if not isinstance(config.models, str):
+    if config.models is not None and not isinstance(config.models, str):  # optional since profiles
         for model in config.models:
             for value in model.spectral.parameters.values():
                 assert isinstance(value, str) or math.isfinite(value)

@@ -21,6 +21,17 @@ Example (the seed-003 analysis: time-resolved spectroscopy of PKS 2155-304)::
       time_resolved: {energy_range: [1 TeV, 10 TeV]}
     outputs: {dir: seed003-results}
 
+A flux profile (seed 001) needs map datasets and no models::
+
+    data: {datasets: fermi-gc-datasets.yaml}
+    estimators:
+      profile:
+        regions: {kind: rectangles, start_pos: 10 0 galactic, end_pos: 350 0 galactic,
+                  height: 3 deg, n: 51}
+        spectrum: {type: PowerLawSpectralModel, parameters: {index: 2.3}}
+        energy_edges: [10 GeV, 2000 GeV]
+        selection_optional: [ul]
+
 Data may instead be ``ogip: [files]``, ``datasets: datasets.yaml`` or ``flux_points: [files]``
 (several kinds are fitted jointly); models may be inline (as above) or ``models: file.yaml``.
 Every key is checked on load: an unknown key or a wrong type raises
@@ -38,12 +49,20 @@ import re
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import yaml
 
 from fluxfit.errors import FormatError, short_repr
 
 try:
-    from pydantic import BaseModel, ConfigDict, Field, ValidationError
+    from pydantic import (
+        BaseModel,
+        ConfigDict,
+        Field,
+        ValidationError,
+        field_validator,
+        model_validator,
+    )
 except ImportError:  # pragma: no cover - pydantic is in the test/config extras
     BaseModel = None
 
@@ -157,10 +176,103 @@ if BaseModel is not None:
     class TimeResolvedConfig(_Strict):
         energy_range: list[str] = ["1 TeV", "10 TeV"]
 
+    class SkyPositionConfig(_Strict):
+        """A position on the sky; ``lon``/``lat`` are angles ("10 deg", "10d") or degrees."""
+
+        lon: float | str
+        lat: float | str
+        frame: Literal["icrs", "galactic"]
+
+        @field_validator("lon", "lat")
+        @classmethod
+        def _angle(cls, value, info):
+            value = _check_angle(value)
+            if info.field_name == "lat" and abs(_angle(value).deg) > 90:
+                raise ValueError(f"a latitude is between -90 and 90 deg, got {value!r}")
+            return value
+
+        def to_skycoord(self):
+            from astropy.coordinates import SkyCoord
+
+            return SkyCoord(_angle(self.lon), _angle(self.lat), frame=self.frame)
+
+    #: Keys of ``estimators.profile.regions`` by kind: (required, optional).
+    REGION_KEYS = {
+        "rectangles": (("start_pos", "end_pos", "height"), ("n", "width")),
+        "annuli": (("center", "radius_max"), ("radius_min", "n", "width")),
+    }
+
+    class ProfileRegionsConfig(_Strict):
+        """The regions of a flux profile: rectangles along a line, or concentric annuli."""
+
+        kind: Literal["rectangles", "annuli"]
+        start_pos: str | SkyPositionConfig | None = None
+        end_pos: str | SkyPositionConfig | None = None
+        height: float | str | None = None
+        center: str | SkyPositionConfig | None = None
+        radius_max: float | str | None = None
+        radius_min: float | str | None = None
+        n: int | None = Field(None, ge=2)
+        width: float | str | None = None
+
+        @field_validator("start_pos", "end_pos", "center")
+        @classmethod
+        def _position(cls, value):
+            return _parse_position(value) if isinstance(value, str) else value
+
+        @field_validator("height", "radius_max", "radius_min", "width")
+        @classmethod
+        def _angles(cls, value):
+            if value is None:
+                return value
+            angle = _check_angle(value)
+            if _angle(angle).deg <= 0:
+                raise ValueError(f"expected a positive angle, got {value!r}")
+            return angle
+
+        @model_validator(mode="after")
+        def _keys_of_kind(self):
+            required, optional = REGION_KEYS[self.kind]
+            given = {k for k in self.model_fields_set if k != "kind"}
+            given |= {k for k in required + optional if getattr(self, k) is not None}
+            missing = [k for k in required if getattr(self, k) is None]
+            foreign = sorted(given - set(required) - set(optional))
+            problems = []
+            if missing:
+                problems.append(f"missing key(s) {', '.join(missing)}")
+            if foreign:
+                problems.append(f"key(s) {', '.join(foreign)} not used by this kind")
+            if (self.n is None) == (self.width is None):
+                problems.append("give exactly one of n (number of regions) and width")
+            if problems:
+                keys = ", ".join(required) + "; and n or width"
+                if optional[0] == "radius_min":
+                    keys += "; optional radius_min"
+                raise ValueError(
+                    f"kind {self.kind!r}: {'; '.join(problems)} (keys of {self.kind!r}: {keys})"
+                )
+            return self
+
+    class SpectrumConfig(_Strict):
+        type: str = "PowerLawSpectralModel"
+        parameters: dict[str, float | str] = {}
+
+    class ProfileConfig(_Strict):
+        regions: ProfileRegionsConfig
+        spectrum: SpectrumConfig = SpectrumConfig()
+        energy_edges: list[str] | None = Field(None, min_length=2)
+        selection_optional: list[OptionalStep] | None = None
+        n_sigma: float = Field(1.0, gt=0)
+        n_sigma_ul: float = Field(2.0, gt=0)
+        sum_over_energy_groups: bool = False
+        norm_values: list[float] | None = Field(None, min_length=2)
+        sed_type: Literal["dnde", "e2dnde", "flux", "eflux", "likelihood"] = "dnde"
+
     class EstimatorsConfig(_Strict):
         flux_points: FluxPointsConfig | None = None
         lightcurve: LightCurveConfig | None = None
         time_resolved: TimeResolvedConfig | None = None
+        profile: ProfileConfig | None = None
 
     class OutputsConfig(_Strict):
         dir: str = "fluxfit-results"
@@ -173,10 +285,62 @@ if BaseModel is not None:
         title: str = "fluxfit analysis"
         data: DataConfig
         reduction: ReductionConfig | None = None
-        models: str | list[ModelConfig]
+        models: str | list[ModelConfig] | None = None
         fit: FitConfig = FitConfig()
         estimators: EstimatorsConfig = EstimatorsConfig()
         outputs: OutputsConfig = OutputsConfig()
+
+
+_FRAMES = ("icrs", "galactic")
+
+
+def _check_angle(value):
+    """An angle: a number (degrees) or a string astropy reads as an angle ("3 deg", "10d");
+    returned as given (read with `_angle`)."""
+    from astropy.coordinates import Angle
+
+    if isinstance(value, bool):
+        raise ValueError(f"expected an angle, got {value!r}")
+    try:
+        number = float(value)  # "1e-5": a number of degrees (astropy reads no exponent)
+    except (TypeError, ValueError):
+        number = value
+    try:
+        angle = Angle(number, unit="deg")
+    except (ValueError, TypeError) as exc:
+        raise ValueError(
+            f"expected an angle such as '3 deg' or '10d', got {value!r} ({exc})"
+        ) from None
+    if angle.ndim != 0 or not bool(np.isfinite(angle.deg)):
+        raise ValueError(f"expected one finite angle, got {value!r}")
+    return value
+
+
+def _angle(value):
+    """The `~astropy.coordinates.Angle` of a checked angle (numbers are degrees)."""
+    from astropy.coordinates import Angle
+
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        pass
+    return Angle(value, unit="deg")
+
+
+def _parse_position(text: str):
+    """``"lon lat frame"`` ("10 0 galactic", "83.63 deg 22.01 deg icrs") as a position."""
+    hint = "expected 'lon lat frame', e.g. '10 0 galactic' or '83.63 deg 22.01 deg icrs'"
+    tokens = text.split()
+    if len(tokens) not in (3, 5):
+        raise ValueError(f"{hint}, or a mapping {{lon, lat, frame}}; got {text!r}")
+    frame = tokens[-1]
+    if frame not in _FRAMES:
+        raise ValueError(f"{hint}; frame {frame!r} is not one of {', '.join(_FRAMES)}")
+    if len(tokens) == 3:
+        lon, lat = tokens[:2]
+    else:
+        lon, lat = " ".join(tokens[:2]), " ".join(tokens[2:4])
+    return SkyPositionConfig(lon=_check_angle(lon), lat=_check_angle(lat), frame=frame)
 
 
 #: Problems listed in one error message (the count says how many there were).

@@ -158,7 +158,7 @@ def run_demo(out=None, overwrite: bool = False, quiet: bool = False) -> Path:
     run_crab_analysis(out, say=say)
     from fluxfit.cli.report import write_report
 
-    report = write_report(out)
+    report = write_report(out, overwrite=True)  # a folder the demo has just written
     say(f"wrote {report}")
     return out
 

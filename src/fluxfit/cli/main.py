@@ -102,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     report.add_argument("results_dir", metavar="RESULTS_DIR", help="the results folder")
+    report.add_argument(
+        "--overwrite", action="store_true", help="replace an existing RESULTS_DIR/report.html"
+    )
     return parser
 
 
@@ -144,7 +147,7 @@ def main(argv=None) -> int:
         if args.command == "report":
             from fluxfit.cli.report import write_report
 
-            path = write_report(args.results_dir)
+            path = write_report(args.results_dir, overwrite=args.overwrite)
             if not args.quiet:
                 print(f"wrote {path}")
             return 0

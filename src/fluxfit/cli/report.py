@@ -4,8 +4,8 @@ The page holds the fit summary, the datasets, the parameter table and every figu
 results folder (see `fluxfit.cli.results_dir` for the layout), embedded as base64 PNG so the
 file can be mailed or archived on its own. Figures listed in ``fit.json`` are used as they
 are; missing standard figures are drawn from the data files when possible (SED from the
-models and ``flux_points.fits``, light curve from ``lightcurve.fits``, corner plot from
-``bayes_results.fits``). An inline script sets ``data-images-loaded`` on ``<body>`` once
+models and ``flux_points.fits``, light curve from ``lightcurve.fits``, flux profile and its
+likelihood profiles from ``profile.fits``, corner plot from ``bayes_results.fits``). An inline script sets ``data-images-loaded`` on ``<body>`` once
 every image has loaded with a non-zero size (used by the browser test).
 """
 
@@ -16,6 +16,7 @@ import html
 import json
 from pathlib import Path
 
+from fluxfit._files import check_output
 from fluxfit.errors import FormatError
 
 __all__ = ["build_report", "write_report"]
@@ -118,6 +119,21 @@ def _missing_figures(
         fig, ax = plt.subplots(figsize=(7, 4))
         curve.plot(ax=ax, axis_name="time", sed_type="flux")
         made.append((save_figure(fig, folder, "lightcurve"), "Light curve"))
+    if "profile" in files and "profile" not in have:  # the writer draws profile_ts with it
+        from fluxfit.cli.results_dir import plot_profile, plot_profile_ts
+        from fluxfit.datasets import FluxPoints
+
+        profile = FluxPoints.read(folder / files["profile"], format="profile")
+        sed_type = profile.sed_type_init or "dnde"
+        drawers = [("profile", plot_profile, "Flux profile")]
+        if profile.has_stat_profiles:
+            drawers.append(("profile_ts", plot_profile_ts, "Flux profile, likelihood profiles"))
+        for name, draw, caption in drawers:
+            try:
+                made.append((save_figure(draw(profile, sed_type), folder, name), caption))
+            except PLOT_ERRORS as exc:
+                plt.close("all")
+                figure_problem(problems, name, "flux profile figure", exc)
     if "corner" not in have and "bayes" in files:
         try:
             from fluxfit.results import AnalysisResults
@@ -221,10 +237,14 @@ def build_report(folder) -> str:
     )
 
 
-def write_report(folder, filename: str = "report.html") -> Path:
-    """Write ``report.html`` into the results folder; returns its path."""
+def write_report(folder, filename: str = "report.html", overwrite: bool = False) -> Path:
+    """Write ``report.html`` into the results folder; returns its path.
+
+    An existing report is replaced only with ``overwrite=True`` (`fluxfit report --overwrite`);
+    the check comes before any figure is drawn.
+    """
     folder = Path(folder)
+    path = check_output(folder / filename, overwrite, "report")
     text = build_report(folder)
-    path = folder / filename
     path.write_text(text, encoding="utf-8")
     return path

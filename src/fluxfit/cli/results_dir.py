@@ -8,7 +8,9 @@ Layout of ``RESULTS_DIR`` (every file but ``fit.json`` is optional)::
     lightcurve.fits     light curve (FluxPoints with a time axis, lightcurve format)
     time_resolved.ecsv  time-resolved fit table, if any
     bayes_results.fits  posterior samples (AnalysisResults.write), if a Bayesian run was made
-    figures/*.png       sed.png, counts.png, lightcurve.png, corner.png, time_resolved.png
+    profile.fits        flux profile (FluxPoints with a projected-distance axis, profile format)
+    figures/*.png       sed.png, counts.png, lightcurve.png, corner.png, time_resolved.png,
+                        profile.png, profile_ts.png (likelihood profiles, with a scan)
     report.html         written by ``fluxfit report``
 
 ``fit.json`` keys: ``title`` (str), ``created`` (ISO time), ``fluxfit_version``, ``fit``
@@ -32,7 +34,15 @@ import numpy as np
 
 from fluxfit.errors import FluxfitError
 
-__all__ = ["FIT_JSON", "PLOT_ERRORS", "figure_problem", "save_figure", "write_analysis"]
+__all__ = [
+    "FIT_JSON",
+    "PLOT_ERRORS",
+    "figure_problem",
+    "plot_profile",
+    "plot_profile_ts",
+    "save_figure",
+    "write_analysis",
+]
 
 FIT_JSON = "fit.json"
 
@@ -111,6 +121,46 @@ def _datasets(datasets) -> list[dict]:
     return rows
 
 
+_PROFILE_AXIS = "projected-distance"
+
+
+def plot_profile(profile, sed_type: str = "dnde"):
+    """Figure of a flux profile: the points along the projected distance, one series per
+    energy group (``likelihood`` is drawn as ``dnde``)."""
+    import matplotlib.pyplot as plt
+
+    sed_type = "dnde" if sed_type == "likelihood" else sed_type
+    fig, ax = plt.subplots(figsize=(8, 5))
+    profile.plot(ax=ax, axis_name=_PROFILE_AXIS, sed_type=sed_type)
+    ax.set_yscale("linear")
+    edges = profile.energy_axis.edges
+    title = f"Flux profile, {edges[0]:.4g} - {edges[-1]:.4g}"
+    if profile.energy_axis.nbin > 1:
+        title += f" ({profile.energy_axis.nbin} energy groups)"
+    ax.set_title(title)
+    return fig
+
+
+def plot_profile_ts(profile, sed_type: str = "dnde"):
+    """Figure of the likelihood profiles of a flux profile along the projected distance: one
+    panel per energy group, the points over `FluxPoints.plot_ts_profiles`."""
+    import matplotlib.pyplot as plt
+
+    sed_type = "dnde" if sed_type == "likelihood" else sed_type
+    n_energy = profile.energy_axis.nbin
+    fig, axes = plt.subplots(
+        n_energy, 1, figsize=(8, 4 * n_energy), squeeze=False, layout="constrained"
+    )
+    edges = profile.energy_axis.edges
+    for i, ax in enumerate(axes[:, 0]):
+        part = profile.slice_by_idx({"energy": slice(i, i + 1)})
+        part.plot(ax=ax, axis_name=_PROFILE_AXIS, sed_type=sed_type, color="tab:orange")
+        part.plot_ts_profiles(ax=ax, axis_name=_PROFILE_AXIS, sed_type=sed_type)
+        ax.set_yscale("linear")
+        ax.set_title(f"{edges[i]:.4g} - {edges[i + 1]:.4g}")
+    return fig
+
+
 def write_analysis(
     out,
     title: str,
@@ -123,6 +173,8 @@ def write_analysis(
     bayes_results=None,
     energy_bounds=None,
     figures=(),
+    profile=None,
+    profile_sed_type: str = "dnde",
 ) -> Path:
     """Write the files of the results folder and the standard figures; returns ``fit.json``.
 
@@ -143,6 +195,11 @@ def write_analysis(
         Energy range of the SED plot; default the range of the datasets' channels.
     figures : list of (file, caption)
         Extra figures already saved in the folder.
+    profile : `~fluxfit.datasets.FluxPoints`, optional
+        A flux profile (`~fluxfit.estimators.FluxProfileEstimator`), written as
+        ``profile.fits`` (profile format) and drawn.
+    profile_sed_type : str
+        SED type of ``profile.fits`` and of the profile figures.
     """
     import matplotlib
 
@@ -155,7 +212,7 @@ def write_analysis(
     files = {}
     figs = []
     problems = []
-    if models is not None:
+    if models is not None and len(models):  # none: e.g. a flux profile alone
         models.write(out / models_file, overwrite=True)
         files["models"] = models_file
     if energy_bounds is None:
@@ -182,16 +239,39 @@ def write_analysis(
         ax.legend()
         ax.set_title("Spectral energy distribution")
         figs.append((save_figure(fig, out, "sed"), "SED: best-fit model with 1-sigma butterfly"))
-    try:
-        from fluxfit.plotting.counts import plot_spectrum_counts
+    from fluxfit.datasets.map import MapDataset
 
-        unit = energy_bounds.unit if energy_bounds is not None else "TeV"
-        fig = plot_spectrum_counts(datasets, energy_unit=unit)
-        figs.append((save_figure(fig, out, "counts"), "Count spectra, model and residuals"))
-    except PLOT_ERRORS + (AttributeError, KeyError, IndexError) as exc:  # e.g. a map dataset
-        plt.close("all")
-        files["counts_plot_error"] = str(exc)
-        figure_problem(problems, "counts", "count spectra figure", exc)
+    # only map datasets (e.g. a flux profile's): no count spectra to draw
+    if not (len(datasets) and all(isinstance(d, MapDataset) for d in datasets)):
+        try:
+            from fluxfit.plotting.counts import plot_spectrum_counts
+
+            unit = energy_bounds.unit if energy_bounds is not None else "TeV"
+            fig = plot_spectrum_counts(datasets, energy_unit=unit)
+            figs.append((save_figure(fig, out, "counts"), "Count spectra, model and residuals"))
+        except PLOT_ERRORS + (AttributeError, KeyError, IndexError) as exc:  # a map dataset
+            plt.close("all")
+            files["counts_plot_error"] = str(exc)
+            figure_problem(problems, "counts", "count spectra figure", exc)
+    if profile is not None:
+        profile.write(
+            out / "profile.fits", format="profile", sed_type=profile_sed_type, overwrite=True
+        )
+        files["profile"] = "profile.fits"
+        try:
+            fig = plot_profile(profile, profile_sed_type)
+            figs.append((save_figure(fig, out, "profile"), "Flux profile"))
+        except PLOT_ERRORS as exc:
+            plt.close("all")
+            figure_problem(problems, "profile", "flux profile figure", exc)
+        if profile.has_stat_profiles:
+            try:
+                fig = plot_profile_ts(profile, profile_sed_type)
+                caption = "Flux profile over its likelihood profiles (per energy group)"
+                figs.append((save_figure(fig, out, "profile_ts"), caption))
+            except PLOT_ERRORS as exc:
+                plt.close("all")
+                figure_problem(problems, "profile_ts", "likelihood profiles of the profile", exc)
     if lightcurve is not None:
         lightcurve.write(out / "lightcurve.fits", overwrite=True, format="lightcurve")
         files["lightcurve"] = "lightcurve.fits"

@@ -14,7 +14,13 @@ import numpy as np
 
 from fluxfit.errors import FitError, FormatError, OverwriteError
 
-__all__ = ["build_datasets", "build_models", "run_analysis"]
+__all__ = [
+    "build_datasets",
+    "build_models",
+    "build_profile_estimator",
+    "build_profile_regions",
+    "run_analysis",
+]
 
 log = logging.getLogger(__name__)
 
@@ -142,37 +148,41 @@ def build_datasets(config, base: Path):
     return Datasets(datasets), intervals
 
 
+def _spectral_model(config, where: str):
+    """A spectral model from its class name and start values (``type``, ``parameters``)."""
+    import fluxfit.models as fm
+
+    cls = getattr(fm, config.type, None)
+    if not (isinstance(cls, type) and issubclass(cls, fm.SpectralModel)):
+        known = sorted(
+            n for n in dir(fm) if n.endswith("SpectralModel") and isinstance(getattr(fm, n), type)
+        )
+        raise FormatError(
+            f"{where}.type: unknown spectral model {config.type!r}; allowed: {', '.join(known)}"
+        )
+    kwargs = {
+        key: (_quantity(value, f"{where}.parameters.{key}") if isinstance(value, str) else value)
+        for key, value in config.parameters.items()
+    }
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise FormatError(f"{where}.parameters: {exc}") from None
+
+
 def build_models(config, base: Path):
-    """`~fluxfit.models.Models` from a models YAML or the inline components."""
+    """`~fluxfit.models.Models` from a models YAML or the inline components (None without)."""
     import fluxfit.models as fm
     from fluxfit.models.priors import prior_from_dict
 
+    if config.models is None:
+        return None
     if isinstance(config.models, str):
         return fm.Models.read(_path(base, config.models))
     components = []
     for i, item in enumerate(config.models):
         where = f"models.{i}.spectral"
-        cls = getattr(fm, item.spectral.type, None)
-        if not (isinstance(cls, type) and issubclass(cls, fm.SpectralModel)):
-            known = sorted(
-                n
-                for n in dir(fm)
-                if n.endswith("SpectralModel") and isinstance(getattr(fm, n), type)
-            )
-            raise FormatError(
-                f"{where}.type: unknown spectral model {item.spectral.type!r}; "
-                f"allowed: {', '.join(known)}"
-            )
-        kwargs = {
-            key: (
-                _quantity(value, f"{where}.parameters.{key}") if isinstance(value, str) else value
-            )
-            for key, value in item.spectral.parameters.items()
-        }
-        try:
-            spectral = cls(**kwargs)
-        except TypeError as exc:
-            raise FormatError(f"{where}.parameters: {exc}") from None
+        spectral = _spectral_model(item.spectral, where)
         names = [par.name for par in spectral.parameters]
         for key, listed in (("frozen", item.spectral.frozen), ("priors", item.spectral.priors)):
             unknown = [name for name in listed if name not in names]
@@ -191,6 +201,110 @@ def build_models(config, base: Path):
             fm.SkyModel(spectral_model=spectral, name=item.name, datasets_names=item.datasets_names)
         )
     return fm.Models(components)
+
+
+def _regions_count(total, width: str, where: str) -> int:
+    """How many regions of angular size ``width`` tile ``total`` (a whole number, >= 2)."""
+    from astropy.coordinates import Angle
+
+    from fluxfit.cli.config import _angle
+
+    ratio = float((Angle(total) / _angle(width)).to_value(u.one))
+    n = round(ratio)
+    if n < 2 or abs(ratio - n) > 1e-3:  # to 0.1 % of a region
+        raise FormatError(
+            f"{where}.width: {width} cuts {Angle(total).deg:.6g} deg into {ratio:.6g} regions, "
+            "not a whole number >= 2; give another width or n (the number of regions)"
+        )
+    return n
+
+
+def build_profile_regions(config, datasets) -> list:
+    """The sky regions of ``estimators.profile.regions``.
+
+    Rectangles are laid out in the WCS of the first map dataset (as the seed tutorial does
+    with its counts image); annuli need no geometry.
+    """
+    from astropy.coordinates import Angle
+
+    from fluxfit.cli.config import _angle
+    from fluxfit.maps import (
+        make_concentric_annulus_sky_regions,
+        make_orthogonal_rectangle_sky_regions,
+    )
+
+    where = "estimators.profile.regions"
+    if config.kind == "rectangles":
+        start, end = config.start_pos.to_skycoord(), config.end_pos.to_skycoord()
+        from fluxfit.datasets.map import MapDataset
+
+        wcs = None
+        for dataset in datasets:
+            if isinstance(dataset, MapDataset):
+                wcs = getattr(dataset.counts.geom, "wcs", None)
+                if wcs is not None:
+                    break
+        if wcs is None:
+            raise FormatError(
+                f"{where}: kind 'rectangles' is laid out in the geometry of a map dataset; "
+                "give one in data.datasets (a datasets YAML with a MapDataset)"
+            )
+        n = config.n
+        if n is None:
+            n = _regions_count(start.separation(end), config.width, where)
+        return make_orthogonal_rectangle_sky_regions(
+            start_pos=start,
+            end_pos=end,
+            wcs=wcs,
+            height=_angle(config.height),
+            nbin=n,
+        )
+    radius_max = _angle(config.radius_max)
+    radius_min = Angle(1e-5, unit="deg")  # the API's default
+    if config.radius_min is not None:
+        radius_min = _angle(config.radius_min)
+    if radius_min >= radius_max:
+        raise FormatError(
+            f"{where}: radius_min ({radius_min.deg:g} deg) must be below radius_max "
+            f"({radius_max.deg:g} deg)"
+        )
+    n = config.n
+    if n is None:
+        n = _regions_count(radius_max - radius_min, config.width, where)
+    # the API counts radius edges (Gammapy 2.1): n annuli are nbin = n + 1
+    return make_concentric_annulus_sky_regions(
+        center=config.center.to_skycoord(),
+        radius_max=radius_max,
+        radius_min=radius_min,
+        nbin=n + 1,
+    )
+
+
+def build_profile_estimator(config, datasets):
+    """`~fluxfit.estimators.FluxProfileEstimator` of ``estimators.profile``."""
+    from fluxfit.estimators import FluxProfileEstimator
+
+    where = "estimators.profile"
+    options = {
+        "n_sigma": config.n_sigma,
+        "n_sigma_ul": config.n_sigma_ul,
+        "sum_over_energy_groups": config.sum_over_energy_groups,
+    }
+    if config.energy_edges is not None:
+        for edge in config.energy_edges:  # energies (kept in their unit: no rounding)
+            _quantity(edge, f"{where}.energy_edges", u.TeV)
+        options["energy_edges"] = u.Quantity(
+            [_quantity(e, f"{where}.energy_edges") for e in config.energy_edges]
+        )
+    if config.selection_optional is not None:
+        options["selection_optional"] = list(config.selection_optional)
+    if config.norm_values is not None:
+        options["norm_values"] = np.asarray(config.norm_values, dtype=float)
+    return FluxProfileEstimator(
+        regions=build_profile_regions(config.regions, datasets),
+        spectral_model=_spectral_model(config.spectrum, f"{where}.spectrum"),
+        **options,
+    )
 
 
 def _estimator_options(config, models) -> dict:
@@ -236,10 +350,27 @@ def run_analysis(filename, out=None, say=print) -> Path:
     out = Path(out) if out is not None else _path(base, config.outputs.dir)
     if (out / "fit.json").exists() and not config.outputs.overwrite:
         raise OverwriteError(f"{out / 'fit.json'} exists; set outputs.overwrite: true")
+    est = config.estimators
+    if config.models is None:
+        needs = [
+            key
+            for key, value in (
+                ("estimators.flux_points", est.flux_points),
+                ("estimators.lightcurve", est.lightcurve),
+                ("estimators.time_resolved", est.time_resolved),
+                ("fit.method: bayes", config.fit.method == "bayes" or None),
+            )
+            if value is not None
+        ]
+        if needs or est.profile is None:
+            raise FormatError(
+                "models: required "
+                + (f"by {', '.join(needs)}" if needs else "(nothing to do without models)")
+                + "; only estimators.profile runs without models"
+            )
     datasets, intervals = build_datasets(config, base)
     say(f"{len(datasets)} dataset(s): {', '.join(datasets.names)}")
     models = build_models(config, base)
-    est = config.estimators
     time_resolved = None
     fit_result = None
     if est.time_resolved is not None:
@@ -254,13 +385,14 @@ def run_analysis(filename, out=None, say=print) -> Path:
             intervals, models[0], energy_range=energy_range
         ).run(datasets)
         say(f"time-resolved fits: {len(time_resolved.table)} intervals")
-    datasets.models = models
-    needs_fit = est.flux_points is not None or est.lightcurve is not None
-    if time_resolved is None or needs_fit or config.fit.method == "bayes":
+    if models is not None:
+        datasets.models = models
+    needs_fit = any(e is not None for e in (est.flux_points, est.lightcurve, est.profile))
+    if models is not None and (time_resolved is None or needs_fit or config.fit.method == "bayes"):
         # the joint fit: the start of the estimators and of the sampler
         fit_result = Fit().run(datasets)
         say(f"fit: success={fit_result.success}, total stat {fit_result.total_stat:.3f}")
-    flux_points = lightcurve = bayes_results = None
+    flux_points = lightcurve = bayes_results = profile = None
     if est.flux_points is not None:
         from fluxfit.estimators import FluxPointsEstimator
 
@@ -289,6 +421,14 @@ def run_analysis(filename, out=None, say=print) -> Path:
             **_estimator_options(est.lightcurve, models),
         ).run(datasets)
         say("light curve: done")
+    if est.profile is not None:
+        # after the fit: the fitted models are part of every region's fixed prediction
+        estimator = build_profile_estimator(est.profile, datasets)
+        profile = estimator.run(datasets)
+        say(
+            f"flux profile: {len(estimator.regions)} {est.profile.regions.kind}, "
+            f"{profile.energy_axis.nbin} energy bin(s), {int(np.sum(profile.success))} fitted"
+        )
     if config.fit.method == "bayes":
         from fluxfit.fit import BayesianAnalysis
 
@@ -313,9 +453,11 @@ def run_analysis(filename, out=None, say=print) -> Path:
         lightcurve=lightcurve,
         time_resolved=time_resolved,
         bayes_results=bayes_results,
+        profile=profile,
+        profile_sed_type=est.profile.sed_type if est.profile is not None else "dnde",
     )
     if config.outputs.report:
         from fluxfit.cli.report import write_report
 
-        say(f"wrote {write_report(out)}")
+        say(f"wrote {write_report(out, overwrite=True)}")
     return out
