@@ -155,13 +155,27 @@ class Datasets:
     # ------------------------------------------------------------------ models
     @property
     def models(self) -> Models:
-        """All models of all datasets (each once)."""
+        """All models of all datasets (each once), and the models holding the masters of
+        their linked parameters (a master must be fitted and written with the parameters
+        that follow it, even when its own model applies to no dataset here)."""
         seen, out = set(), []
         for dataset in self._datasets:
             for model in dataset.models:
                 if id(model) not in seen:
                     seen.add(id(model))
                     out.append(model)
+        assigned = getattr(self, "_assigned_models", None)
+        if assigned is not None:
+            owner = {id(par): model for model in assigned for par in model.parameters}
+            queue = list(out)
+            while queue:
+                for par in queue.pop().parameters:
+                    link = getattr(par, "_link", None)
+                    master = owner.get(id(link.master)) if link is not None else None
+                    if master is not None and id(master) not in seen:
+                        seen.add(id(master))
+                        out.append(master)
+                        queue.append(master)
         return Models(out)
 
     @models.setter
@@ -170,6 +184,7 @@ class Datasets:
             models = Models(models)
         for dataset in self._datasets:
             dataset.models = models
+        self._assigned_models = models
         covered = {name for m in models if m.datasets_names for name in m.datasets_names}
         unknown = covered - set(self.names)
         if unknown:
