@@ -108,6 +108,26 @@ def _format_sed_axes(ax, x_unit, y_unit, sed_type, energy_power, x_label="Energy
     ax.set_yscale("log", nonpositive="clip")
 
 
+def _format_axis_axes(ax, axis_name, time_format, x_unit, y_unit, sed_type, energy_power):
+    """Labels and scales of a plot along ``axis_name``: log energy, or a linear time (UTC
+    dates or MJD) or other axis (e.g. a profile's distance in its unit)."""
+    if axis_name == "energy":
+        _format_sed_axes(ax, x_unit, y_unit, sed_type, energy_power)
+        return
+    label = {"time": "Time [MJD]" if time_format == "mjd" else "Time [UTC]"}.get(axis_name)
+    if axis_name == "time" and time_format != "mjd":
+        ax.figure.autofmt_xdate()
+    _format_sed_axes(
+        ax,
+        x_unit if label is None else "",
+        y_unit,
+        sed_type,
+        energy_power,
+        x_label=label or axis_name.replace("_", " ").capitalize(),
+        x_log=False,
+    )
+
+
 def _flux_errors(fp, sed_type: str):
     """(errn, errp) in the SED's default unit, or (None, None)."""
     if sed_type == "norm":
@@ -137,22 +157,22 @@ def _sed_values(fp, sed_type: str, suffix: str = "") -> np.ndarray:
 
 
 def _x_values(axis, x_unit, time_format: str):
-    """Plot positions and (lower, upper) x errors of an axis' bins."""
+    """Plot positions and (lower, upper) x errors of an axis' bins (labels: `_format_axis_axes`)."""
     if axis.name == "time":
         if time_format == "mjd":
             lo = axis.time_min.mjd
             hi = axis.time_max.mjd
             mid = 0.5 * (lo + hi)
-            return mid, (mid - lo, hi - mid), "Time [MJD]"
+            return mid, (mid - lo, hi - mid)
         lo = axis.time_min.utc.datetime
         hi = axis.time_max.utc.datetime
         mid = axis.time_mid.utc.datetime
-        return mid, (mid - lo, hi - mid), "Time [UTC]"
+        return mid, (mid - lo, hi - mid)
     factor = axis.unit.to(x_unit) if axis.unit.is_equivalent(x_unit) else 1.0
     center = axis.center.value * factor
     lo = axis.edges_min.value * factor
     hi = axis.edges_max.value * factor
-    return center, (center - lo, hi - center), None
+    return center, (center - lo, hi - center)
 
 
 def plot_flux_points(
@@ -238,7 +258,7 @@ def plot_flux_points(
         errn = np.clip(errn * scale, 0, np.inf)
         errp = np.clip(errp * scale, 0, np.inf)
 
-    x, xerr, x_label = _x_values(axis, x_unit, time_format)
+    x, xerr = _x_values(axis, x_unit, time_format)
     kwargs.setdefault("marker", "+")
     kwargs.setdefault("linestyle", kwargs.pop("ls", "None"))
     data_axis = len(fp.axes) - 1 - fp.axes.names.index(axis_name)
@@ -261,20 +281,7 @@ def plot_flux_points(
             series_kwargs["uplims"] = uplims[idx]
         yerr = None if errn is None else (errn[idx], errp[idx])
         ax.errorbar(x, values[idx], xerr=xerr, yerr=yerr, **series_kwargs)
-    if axis_name == "energy":
-        _format_sed_axes(ax, x_unit, y_unit, sed_type, energy_power)
-    else:
-        if axis_name == "time" and time_format != "mjd":
-            ax.figure.autofmt_xdate()
-        _format_sed_axes(
-            ax,
-            x_unit if x_label is None else "",
-            y_unit,
-            sed_type,
-            energy_power,
-            x_label=x_label or axis_name.replace("_", " ").capitalize(),
-            x_log=False,
-        )
+    _format_axis_axes(ax, axis_name, time_format, x_unit, y_unit, sed_type, energy_power)
     if len(series) > 1:
         ax.legend()
     return ax
@@ -391,21 +398,7 @@ def plot_ts_profiles(
     else:
         x_edges = axis.edges.to_value(x_unit)
         mesh = ax.pcolormesh(x_edges, flux_edges, -z.T, **kwargs)
-    if axis_name == "energy":
-        _format_sed_axes(ax, x_unit, y_unit, sed_type, 0)
-    else:
-        label = {"time": "Time [MJD]" if time_format == "mjd" else "Time [UTC]"}.get(axis_name)
-        if axis_name == "time" and time_format != "mjd":
-            ax.figure.autofmt_xdate()
-        _format_sed_axes(
-            ax,
-            x_unit if label is None else "",
-            y_unit,
-            sed_type,
-            0,
-            x_label=label or axis_name.replace("_", " ").capitalize(),
-            x_log=False,
-        )
+    _format_axis_axes(ax, axis_name, time_format, x_unit, y_unit, sed_type, 0)
     if add_cbar:
         ax.figure.colorbar(mesh, ax=ax, label="Fit statistic difference")
     return ax
@@ -435,7 +428,7 @@ def plot_residuals(dataset, ax=None, method="diff", energy_unit=None, **kwargs):
             errn, errp = errn / model, errp / model
     energy_unit = u.Unit(energy_unit or "TeV")
     axis = fp.energy_axis
-    x, xerr, _ = _x_values(axis, energy_unit, "iso")
+    x, xerr = _x_values(axis, energy_unit, "iso")
     kwargs.setdefault("color", kwargs.pop("c", "black"))
     kwargs.setdefault("marker", "+")
     kwargs.setdefault("linestyle", kwargs.pop("ls", "none"))
