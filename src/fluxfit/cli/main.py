@@ -96,9 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Write RESULTS_DIR/report.html: one self-contained page (images embedded) with the "
             "fit summary, parameter table, SED with butterfly and flux points, count spectra "
-            "with residuals, light curve and corner plot, from the folder written by "
-            "'fluxfit demo' (layout: fit.json, models YAML, flux_points.fits, lightcurve.fits, "
-            "bayes_results.fits, figures/*.png)."
+            "with residuals, light curve, flux profile and corner plot, from the folder written by "
+            "'fluxfit demo' or 'fluxfit run' (layout: fit.json, models YAML, flux_points.fits, "
+            "lightcurve.fits, profile.fits, bayes_results.fits, figures/*.png)."
         ),
     )
     report.add_argument("results_dir", metavar="RESULTS_DIR", help="the results folder")
