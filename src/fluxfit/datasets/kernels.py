@@ -162,7 +162,6 @@ class SpectrumKernel:
         "kind",
         "n_fit",
         "n_nodes",
-        "n_parameters",
         "n_rows",
         "n_terms",
         "n_true",
@@ -203,7 +202,6 @@ class SpectrumKernel:
                 for name, par in leaf._params.items():
                     parameters.append((par, leaf._canonical[name]))
         self._parameters = parameters
-        self.n_parameters = len(parameters)
         self._numpy_models = numpy_models
         fold = cache.fold
         dense = fold.to_dense() if fold.storage == "dense" else fold.to_csr().toarray()
@@ -247,15 +245,6 @@ class SpectrumKernel:
             rows.ravel(),
         ]
         self._joint = JointSpectrumKernel([self])
-
-    @property
-    def numpy_models(self) -> list:
-        """Components evaluated by numpy (no kernel), their flux added per true bin."""
-        return list(self._numpy_models)
-
-    def parameter_values(self, overrides=None) -> np.ndarray:
-        """Canonical parameter values of the kernel's models, shape (k, n_parameters)."""
-        return _gather(self._parameters, overrides)
 
     def extra_flux(self, overrides=None) -> np.ndarray:
         """Flux (cm-2 s-1) per true bin of the models without a kernel, shape (k or 1, n_true)."""
