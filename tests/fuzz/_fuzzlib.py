@@ -712,3 +712,23 @@ def write_case(folder: Path, name: str, raw: bytes | str) -> Path:
     else:
         path.write_bytes(raw)
     return path
+
+
+# ----------------------------------------------------------------- parsed YAML documents
+def document_paths(node, prefix=()):
+    """Every (path, value) in a nested dict/list document (a parsed YAML file)."""
+    yield prefix, node
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from document_paths(value, (*prefix, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from document_paths(value, (*prefix, index))
+
+
+def document_parent(document, path):
+    """The container holding the item at ``path`` of a nested dict/list document."""
+    node = document
+    for key in path[:-1]:
+        node = node[key]
+    return node

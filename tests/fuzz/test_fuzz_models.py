@@ -19,7 +19,7 @@ from pathlib import Path
 import astropy.units as u
 import numpy as np
 import yaml
-from _fuzzlib import attempt, mutate_text, write_case
+from _fuzzlib import attempt, document_parent, document_paths, mutate_text, write_case
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -112,32 +112,14 @@ ODD_VALUES = (
 )
 
 
-def _paths(node, prefix=()):
-    """Every (path, value) in a nested dict/list document."""
-    yield prefix, node
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield from _paths(value, (*prefix, key))
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            yield from _paths(value, (*prefix, index))
-
-
-def _parent(document, path):
-    node = document
-    for key in path[:-1]:
-        node = node[key]
-    return node
-
-
 def mutate_document(data, document):
     count = data.draw(st.integers(0, 3), label="n document mutations")
     for _ in range(count):
-        paths = [path for path, _ in _paths(document) if path]
+        paths = [path for path, _ in document_paths(document) if path]
         if not paths:
             break
         path = data.draw(st.sampled_from(paths), label="path")
-        parent, key = _parent(document, path), path[-1]
+        parent, key = document_parent(document, path), path[-1]
         kind = data.draw(
             st.sampled_from(["delete", "replace", "replace", "rename", "duplicate"]), label="kind"
         )
