@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 import platform
 import re
@@ -46,6 +47,16 @@ def peer_table(rows: dict, peers: dict) -> str:
                 f"{theirs[0]:.3g} / {theirs[1]:.3g} | {theirs[0] / ours[0]:.1f}x |"
             )
     return "\n".join(lines)
+
+
+def run_stamp() -> str:
+    """The start of a RESULTS section's first line: UTC time, machine, Python and numpy."""
+    info = machine()
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return (
+        f"Run {stamp}; `{info['uname']}`; nproc={info['nproc']}; {info['cpu']}; "
+        f"Python {info['python']}, numpy {info['numpy']};"
+    )
 
 
 def machine() -> dict:

@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import cProfile
-import datetime
 import io
 import logging
 import pstats
@@ -379,8 +378,6 @@ def main(argv=None):
 
     facts = ours.facts
     peer_facts = theirs.facts if theirs else None
-    info = _common.machine()
-    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     un = facts["ultranest"]
     prof = facts.get("profile")
     notes = [
@@ -423,8 +420,7 @@ def main(argv=None):
         [
             HEADING,
             "",
-            f"Run {stamp}; `{info['uname']}`; nproc={info['nproc']}; {info['cpu']}; "
-            f"Python {info['python']}, numpy {info['numpy']}; fluxfit {args.repeats} repeats, "
+            f"{_common.run_stamp()} fluxfit {args.repeats} repeats, "
             f"3ML {args.threeml_repeats}, sampler runs of the two alternating. Seed 000 on 3ML's "
             "simulated spectra; UltraNest 400 live points, dlogz 0.5, np.random.seed(42); emcee "
             "50 walkers, 125 + 500 steps, seed 5123, from the MLE. Times in s unless the row "

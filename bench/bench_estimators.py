@@ -45,7 +45,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import datetime
 import logging
 import os
 import warnings
@@ -605,14 +604,11 @@ def main(argv=None):
     for name in selected:
         tables[name] = _run_group(name, *groups[name], data, reference, args)
 
-    info = _common.machine()
-    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     text = "\n".join(
         [
             HEADING,
             "",
-            f"Run {stamp}; `{info['uname']}`; nproc={info['nproc']}; {info['cpu']}; "
-            f"Python {info['python']}, numpy {info['numpy']}; fluxfit {args.repeats} repeats "
+            f"{_common.run_stamp()} fluxfit {args.repeats} repeats "
             f"(reoptimize: {max(3, args.repeats // 5)}), Gammapy {args.gammapy_repeats} "
             "(after one warm-up call each). H.E.S.S. runs 23523 + 23526, model "
             "`wf2_joint_bestfit_models.yaml`, 6 log bins 1-15 TeV; Fermi-LAT: the 3FHL Crab "

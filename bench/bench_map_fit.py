@@ -26,7 +26,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import logging
 import os
@@ -307,8 +306,6 @@ def main(argv=None):
     rows, numbers = fluxfit_work(data, args.repeats)
     peers, peer_numbers, label = gammapy_work(data, args.repeats)
 
-    info = _common.machine()
-    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     notes = compare(numbers, peer_numbers, ref)
     if "joint_peak_mb" in numbers:
         peak = f"- Peak memory (tracemalloc) of one joint fit incl. reading: fluxfit {numbers['joint_peak_mb']:.1f} MB"
@@ -321,8 +318,7 @@ def main(argv=None):
         [
             HEADING,
             "",
-            f"Run {stamp}; `{info['uname']}`; nproc={info['nproc']}; {info['cpu']}; "
-            f"Python {info['python']}, numpy {info['numpy']}; {args.repeats} repeats "
+            f"{_common.run_stamp()} {args.repeats} repeats "
             "(fits: fewer). Times in the unit of each row.",
             "",
             "Fermi-LAT 3FHL Crab map dataset (5 x 40 x 50 bins, 8280 fitted), LogParabola "

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime
 import io
 import json
 import logging
@@ -325,14 +324,11 @@ def main(argv=None):
         peers[key] = callable_
     recorded = recorded_threeml_likelihood(reference)
 
-    info = _common.machine()
-    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     text = "\n".join(
         [
             HEADING,
             "",
-            f"Run {stamp}; `{info['uname']}`; nproc={info['nproc']}; {info['cpu']}; "
-            f"Python {info['python']}, numpy {info['numpy']}; {args.repeats} repeats "
+            f"{_common.run_stamp()} {args.repeats} repeats "
             "(fits: a third of them, at least 3). Times in the unit of each row.",
             "",
             _common.peer_table(rows, peers),

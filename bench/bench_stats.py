@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime
 import io
 import warnings
 
@@ -174,14 +173,11 @@ def main(argv=None) -> None:
                 for suffix in (" (kernel)",):
                     if f"{name}{suffix}" in ours:
                         peers[f"{name}{suffix}, {size} (us)"] = peers[key]
-    info = _common.machine()
-    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     text = "\n".join(
         [
             HEADING,
             "",
-            f"Run {stamp}; `{info['uname']}`; nproc={info['nproc']}; {info['cpu']}; "
-            f"Python {info['python']}, numpy {info['numpy']}; {args.repeats} repeats. "
+            f"{_common.run_stamp()} {args.repeats} repeats. "
             f"Peers: {', '.join(sorted(labels)) or 'none installed'}.",
             "",
             _common.peer_table(rows, peers),
